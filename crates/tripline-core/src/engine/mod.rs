@@ -1,0 +1,1 @@
+//! The per-source detection engine (psad's check_scan / assign_danger_level).
