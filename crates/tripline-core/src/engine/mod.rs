@@ -1,1 +1,727 @@
-//! The per-source detection engine (psad's check_scan / assign_danger_level).
+//! The per-source detection engine: psad's `check_scan()` and
+//! `assign_danger_level()` as a deterministic state machine.
+//!
+//! # Driving contract
+//!
+//! * Feed lines with [`Engine::handle_line`] (parse + filter + detect) or
+//!   already-parsed packets with [`Engine::handle_packet`]. Time comes with
+//!   each call; the engine never reads a clock. Time going backwards is clamped
+//!   to the latest time seen and counted in [`Stats::clock_backwards`].
+//! * After every `handle_*` call, drain [`Engine::poll_event`] until `None`.
+//! * Call [`Engine::end_interval`] at the end of each batch (the whole input
+//!   in `analyze`, psad's `-A`): in psad-compat mode danger levels from packet
+//!   counts and signatures are assigned there, as psad does once per interval.
+//!   In the default mode levels rise as packets arrive and `end_interval` only
+//!   closes the interval.
+//! * Read results through [`Engine::sources`] and [`Engine::stats`].
+
+mod danger;
+mod state;
+mod view;
+
+use crate::config::Config;
+use crate::icmp::{IcmpCheck, IcmpTypes};
+use crate::packet::{Chain, Packet, Proto, Timestamp};
+use crate::parse::{parse_line, ParseError, ParseOptions};
+use crate::signature::SignatureSet;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub use view::{PairView, PortRange, SigHitView, SourceView};
+
+use state::{span_index, ChainCount, IcmpInvalid, NameId, Pair, PrefixCount, SigHit, Source};
+
+/// The data files the engine matches against (signatures, ICMP type tables).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Header signatures.
+    pub signatures: SignatureSet,
+    /// Valid ICMP types/codes (empty = validation off).
+    pub icmp4: IcmpTypes,
+    /// Valid ICMPv6 types/codes (empty = validation off).
+    pub icmp6: IcmpTypes,
+}
+
+/// Why the danger level of a source rose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DangerReason {
+    /// Packet count of one pair crossed a `DANGER_LEVELn` threshold.
+    Packets {
+        /// Destination of the pair.
+        dst: IpAddr,
+        /// Packets of the pair.
+        packets: u32,
+    },
+    /// Number of destinations crossed a `DLn_UNIQUE_HOSTS` threshold.
+    Hosts {
+        /// Destinations counted.
+        destinations: u32,
+    },
+    /// A signature with this DL matched (index into the signature set).
+    Signature {
+        /// Signature index.
+        sig: u32,
+    },
+    /// An auto_dl entry assigned the level.
+    AutoDl,
+    /// An invalid ICMP/ICMPv6 type or code.
+    InvalidIcmp,
+}
+
+/// Everything the engine can tell its shell.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The first packet of a new source was accepted.
+    SourceSeen {
+        /// The source.
+        src: IpAddr,
+        /// When.
+        at: Timestamp,
+    },
+    /// A source's danger level rose.
+    DangerRaised {
+        /// The source.
+        src: IpAddr,
+        /// Level before.
+        from: u8,
+        /// Level now.
+        to: u8,
+        /// What raised it.
+        reason: DangerReason,
+        /// When.
+        at: Timestamp,
+    },
+    /// A signature matched a pair for the first time.
+    SignatureMatched {
+        /// Source.
+        src: IpAddr,
+        /// Destination.
+        dst: IpAddr,
+        /// Signature index.
+        sig: u32,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+/// Why an accepted firewall line was not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IgnoreReason {
+    /// `IGNORE_LOG_PREFIXES`.
+    LogPrefix,
+    /// `IGNORE_INTERFACES`.
+    Interface,
+    /// `FW_SEARCH_ALL N` and no `FW_MSG_SEARCH` match.
+    NoSearchMatch,
+    /// IPv6 with `ENABLE_IPV6_DETECTION N`.
+    Ipv6Disabled,
+    /// `IGNORE_PROTOCOLS`.
+    Protocol,
+    /// TCP ACK/RST with `IGNORE_CONNTRACK_BUG_PKTS Y`.
+    ConntrackAckRst,
+    /// `IGNORE_PORTS`.
+    Port,
+    /// `MAX_SCAN_IP_PAIRS` reached.
+    PairLimit,
+    /// auto_dl level 0.
+    AutoDlIgnore,
+    /// A signature with DL 0 matched.
+    SignatureDl0,
+}
+
+/// What happened to one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// Not a firewall line.
+    NotFirewall,
+    /// A firewall line that does not parse.
+    Malformed(ParseError),
+    /// Parsed but filtered out.
+    Ignored(IgnoreReason),
+    /// Counted.
+    Accepted,
+}
+
+/// Global counters (psad's protocol, port, prefix and signature tables).
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Packets per protocol (counted before auto_dl/signature drops, as psad).
+    pub protocols: HashMap<Proto, u64>,
+    /// Packets per TCP destination port.
+    pub tcp_ports: HashMap<u16, u64>,
+    /// Packets per UDP (and UDP-Lite) destination port.
+    pub udp_ports: HashMap<u16, u64>,
+    /// Matches per signature index, and distinct sources.
+    pub signatures: HashMap<u32, (u64, u64)>,
+    /// Ignored packets by reason.
+    pub ignored: HashMap<IgnoreReason, u64>,
+    /// Packets accepted into detection.
+    pub accepted: u64,
+    /// Times a packet's time was earlier than the latest seen.
+    pub clock_backwards: u64,
+}
+
+/// Error building an engine from a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineError(pub String);
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// The detection engine. See the module doc for the driving contract.
+pub struct Engine {
+    config: Arc<Config>,
+    rules: Arc<Rules>,
+    ignore_prefix: Option<regex::Regex>,
+    msg_search: Vec<regex::Regex>,
+    sources: Vec<Source>,
+    index: HashMap<IpAddr, u32>,
+    names: Vec<Box<str>>,
+    name_ids: HashMap<Box<str>, NameId>,
+    prefix_counts: Vec<u64>,
+    sig_sources: HashMap<u32, std::collections::HashSet<IpAddr>>,
+    stats: Stats,
+    events: VecDeque<Event>,
+    now: Timestamp,
+    tracked_pairs: u64,
+    seen_tcp_options: bool,
+    interval: Vec<u32>,
+    sig_buf: Vec<u32>,
+}
+
+impl Engine {
+    /// A new engine. Fails only if a regex in the config does not compile.
+    pub fn new(config: Arc<Config>, rules: Arc<Rules>) -> Result<Engine, EngineError> {
+        let compile = |what: &str, re: &str| {
+            regex::Regex::new(re)
+                .map_err(|e| EngineError(format!("{what}: invalid regex {re:?}: {e}")))
+        };
+        let ignore_prefix = match &config.ignore_log_prefixes {
+            Some(re) => Some(compile("IGNORE_LOG_PREFIXES", re)?),
+            None => None,
+        };
+        let msg_search = config
+            .fw_msg_search
+            .iter()
+            .map(|re| compile("FW_MSG_SEARCH", re))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Engine {
+            config,
+            rules,
+            ignore_prefix,
+            msg_search,
+            sources: Vec::new(),
+            index: HashMap::new(),
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            prefix_counts: Vec::new(),
+            sig_sources: HashMap::new(),
+            stats: Stats::default(),
+            events: VecDeque::new(),
+            now: Timestamp(i64::MIN),
+            tracked_pairs: 0,
+            seen_tcp_options: false,
+            interval: Vec::new(),
+            sig_buf: Vec::new(),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The rules in use.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Next queued event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Global counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Number of tracked sources.
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Parse one line and feed it. `fallback` is the time used when the line
+    /// carries none (dmesg, kmsg without boot time).
+    pub fn handle_line(
+        &mut self,
+        line: &str,
+        opts: &ParseOptions,
+        fallback: Timestamp,
+    ) -> LineOutcome {
+        let pkt = match parse_line(line, opts) {
+            Ok(Some(p)) => p,
+            Ok(None) => return LineOutcome::NotFirewall,
+            Err(e) => return LineOutcome::Malformed(e),
+        };
+        if !self.config.fw_search_all && !self.search_matches(line, &pkt) {
+            return self.ignore(IgnoreReason::NoSearchMatch);
+        }
+        let now = pkt.header.time.unwrap_or(fallback);
+        self.handle_packet(now, &pkt)
+    }
+
+    fn search_matches(&self, line: &str, pkt: &Packet<'_>) -> bool {
+        // psad matches the whole line; only the prefix is the admin's own text,
+        // so the fixed mode looks at the prefix alone.
+        let hay = if self.config.psad_compat {
+            line
+        } else {
+            pkt.prefix
+        };
+        (!self.config.snort_sid_str.is_empty()
+            && pkt.prefix.contains(self.config.snort_sid_str.as_str()))
+            || self.msg_search.iter().any(|re| re.is_match(hay))
+    }
+
+    fn ignore(&mut self, why: IgnoreReason) -> LineOutcome {
+        *self.stats.ignored.entry(why).or_default() += 1;
+        LineOutcome::Ignored(why)
+    }
+
+    /// Feed one parsed packet observed at `now`.
+    pub fn handle_packet(&mut self, now: Timestamp, pkt: &Packet<'_>) -> LineOutcome {
+        let now = if now < self.now {
+            self.stats.clock_backwards += 1;
+            self.now
+        } else {
+            self.now = now;
+            now
+        };
+        let cfg = Arc::clone(&self.config);
+        // Filters of psad's parse stage (spec §1.2, §2.9).
+        if let Some(re) = &self.ignore_prefix {
+            if !pkt.prefix.is_empty() && re.is_match(pkt.prefix) {
+                return self.ignore(IgnoreReason::LogPrefix);
+            }
+        }
+        if !pkt.prefix.is_empty() {
+            let id = self.intern(pkt.prefix);
+            self.prefix_counts[id as usize] += 1;
+        }
+        let intf = pkt.interface();
+        if cfg.ignore_interfaces.iter().any(|i| i == intf) {
+            return self.ignore(IgnoreReason::Interface);
+        }
+        if pkt.is_ipv6() && !cfg.enable_ipv6_detection {
+            return self.ignore(IgnoreReason::Ipv6Disabled);
+        }
+        if cfg.ignore_protocols.contains(&pkt.proto) {
+            return self.ignore(IgnoreReason::Protocol);
+        }
+        let flags = pkt.tcp_flags();
+        if pkt.proto == Proto::Tcp
+            && cfg.ignore_conntrack_bug_pkts
+            && (flags.has(crate::TcpFlags::ACK) || flags.has(crate::TcpFlags::RST))
+        {
+            return self.ignore(IgnoreReason::ConntrackAckRst);
+        }
+        if let Some(dp) = pkt.dport {
+            if cfg.ignore_ports.iter().any(|r| {
+                (r.proto == pkt.proto || (r.proto == Proto::Udp && pkt.proto == Proto::UdpLite))
+                    && r.lo <= dp
+                    && dp <= r.hi
+            }) {
+                return self.ignore(IgnoreReason::Port);
+            }
+        }
+        // Masscan marker: sticky once any TCP options were seen (spec §1.6).
+        let has_tcp_opts = pkt.tcp.is_some_and(|t| !t.options.is_empty());
+        if has_tcp_opts {
+            self.seen_tcp_options = true;
+        }
+        let is_masscan = cfg.expect_tcp_options
+            && self.seen_tcp_options
+            && !has_tcp_opts
+            && pkt.proto == Proto::Tcp
+            && flags.0 == crate::TcpFlags::SYN;
+
+        // Global counters, counted even for packets dropped below (spec §2.2 step 2).
+        *self.stats.protocols.entry(pkt.proto).or_default() += 1;
+        if let Some(dp) = pkt.dport {
+            match pkt.proto {
+                Proto::Tcp => *self.stats.tcp_ports.entry(dp).or_default() += 1,
+                Proto::Udp | Proto::UdpLite => *self.stats.udp_ports.entry(dp).or_default() += 1,
+                _ => {}
+            }
+        }
+
+        let (si, new_source) = self.source_index(pkt.src, now);
+        let pair_pos = self.sources[si].pairs.iter().position(|p| p.dst == pkt.dst);
+        if pair_pos.is_none()
+            && cfg.max_scan_ip_pairs > 0
+            && self.tracked_pairs >= cfg.max_scan_ip_pairs
+        {
+            return self.ignore(IgnoreReason::PairLimit);
+        }
+        self.sources[si].packets += 1;
+        if new_source {
+            self.events.push_back(Event::SourceSeen {
+                src: pkt.src,
+                at: now,
+            });
+        }
+
+        // auto_dl (spec §2.4).
+        let cur = self.sources[si].dl;
+        match cfg.auto_dl.lookup(pkt.src, pkt.proto, pkt.dport, cur) {
+            Some(0) => return self.ignore(IgnoreReason::AutoDlIgnore),
+            Some(dl) => self.raise(si, dl, DangerReason::AutoDl, now),
+            None => {}
+        }
+
+        let pi = match pair_pos {
+            Some(p) => p,
+            None => {
+                self.tracked_pairs += 1;
+                let src = &mut self.sources[si];
+                src.pairs.push(Pair::new(pkt.dst, now));
+                src.pairs.len() - 1
+            }
+        };
+        let crossed_hosts_gate = !cfg.psad_compat
+            && pair_pos.is_none()
+            && cfg.unique_hosts[0] > 0
+            && self.sources[si].pairs.len() as u64 == cfg.unique_hosts[0];
+
+        // ICMP type/code validation (spec §2.5).
+        if let Some(icmp) = pkt.icmp {
+            let (table, v6, on) = match pkt.proto {
+                Proto::Icmp6 => (&self.rules.icmp6, true, cfg.icmp6_validation),
+                _ => (&self.rules.icmp4, false, cfg.icmp_validation),
+            };
+            if on && matches!(pkt.proto, Proto::Icmp | Proto::Icmp6) {
+                let code = match table.check(icmp.kind, icmp.code) {
+                    IcmpCheck::Valid => None,
+                    IcmpCheck::InvalidType => Some(None),
+                    IcmpCheck::InvalidCode => Some(Some(icmp.code)),
+                };
+                if let Some(code) = code {
+                    let d = &mut self.sources[si].pairs[pi].detail;
+                    match d.icmp_invalid.iter_mut().find(|x| {
+                        x.v6 == v6 && x.kind == icmp.kind && x.code == code && x.chain == pkt.chain
+                    }) {
+                        Some(x) => x.count += 1,
+                        None => d.icmp_invalid.push(IcmpInvalid {
+                            v6,
+                            kind: icmp.kind,
+                            code,
+                            chain: pkt.chain,
+                            count: 1,
+                        }),
+                    }
+                    self.raise(si, 2, DangerReason::InvalidIcmp, now);
+                }
+            }
+        }
+
+        // Signatures (spec §3.3).
+        if cfg.signatures_enabled && !self.rules.signatures.sigs.is_empty() {
+            let mut buf = std::mem::take(&mut self.sig_buf);
+            self.rules
+                .signatures
+                .match_packet(pkt, cfg.psad_compat, &mut buf);
+            if !buf.is_empty() {
+                let mut pkt_dl = 0u8;
+                let mut best = buf[0];
+                for &s in &buf {
+                    let sig = &self.rules.signatures.sigs[s as usize];
+                    if sig.dl > pkt_dl {
+                        pkt_dl = sig.dl;
+                        best = s;
+                    }
+                    // DL-0 tcp/udp/icmp rules count as matched but are not recorded.
+                    if sig.dl == 0 && sig.proto != "ip" {
+                        continue;
+                    }
+                    self.record_sig(si, pi, s, pkt, now);
+                }
+                if pkt_dl == 0 {
+                    self.sig_buf = buf;
+                    return self.ignore(IgnoreReason::SignatureDl0);
+                }
+                let src = &mut self.sources[si];
+                if cfg.psad_compat {
+                    src.interval_sig_dl = pkt_dl; // psad keeps the last match of the interval
+                } else {
+                    src.interval_sig_dl = src.interval_sig_dl.max(pkt_dl);
+                    self.raise(si, pkt_dl, DangerReason::Signature { sig: best }, now);
+                }
+            }
+            self.sig_buf = buf;
+        }
+
+        // Counters of the pair (spec §2.2 step 11-12).
+        let intf_id = self.intern(intf);
+        let prefix_id = self.intern(pkt.prefix);
+        let host_id = pkt.header.host.map(|h| self.intern(h));
+        let compat = cfg.psad_compat;
+        let src = &mut self.sources[si];
+        src.last = now;
+        if !src.in_interval {
+            src.in_interval = true;
+            src.interval_dsts = 0;
+            self.interval.push(si as u32);
+        }
+        let pair = &mut src.pairs[pi];
+        if !pair.in_interval {
+            pair.in_interval = true;
+            src.interval_dsts += 1;
+        }
+        if pair.absnum == 0 {
+            pair.start = now;
+        }
+        pair.absnum = pair.absnum.saturating_add(1);
+        pair.last = now;
+        let d = &mut pair.detail;
+        let pn = pkt.proto.number();
+        let bit = 1u64 << (pn % 64);
+        let new_proto = d.protos[(pn / 64) as usize] & bit == 0;
+        d.protos[(pn / 64) as usize] |= bit;
+        if compat {
+            // psad bumps tot_protocols unless its per-protocol sub-hash exists,
+            // which for ICMP and numeric protocols is only after a signature hit.
+            let has_subhash = match pkt.proto {
+                Proto::Tcp | Proto::Udp | Proto::UdpLite => {
+                    !new_proto || d.sigs.iter().any(|h| h.proto == pkt.proto)
+                }
+                Proto::Icmp | Proto::Icmp6 => {
+                    d.sigs.iter().any(|h| h.proto == pkt.proto)
+                        || d.icmp_invalid
+                            .iter()
+                            .any(|x| x.v6 == (pkt.proto == Proto::Icmp6))
+                }
+                Proto::Other(_) => false,
+            };
+            if !has_subhash {
+                pair.tot_protocols += 1;
+            }
+        } else if new_proto {
+            pair.tot_protocols += 1;
+        }
+        match d
+            .chains
+            .iter_mut()
+            .find(|c| c.chain == pkt.chain && c.intf == intf_id && c.proto == pkt.proto)
+        {
+            Some(c) => c.count += 1,
+            None => d.chains.push(ChainCount {
+                chain: pkt.chain,
+                intf: intf_id,
+                proto: pkt.proto,
+                count: 1,
+            }),
+        }
+        match d
+            .prefixes
+            .iter_mut()
+            .find(|c| c.chain == pkt.chain && c.prefix == prefix_id)
+        {
+            Some(c) => c.count += 1,
+            None => d.prefixes.push(PrefixCount {
+                chain: pkt.chain,
+                prefix: prefix_id,
+                count: 1,
+            }),
+        }
+        if pkt.proto == Proto::Tcp {
+            match d.flags.iter_mut().find(|f| f.0 == flags) {
+                Some(f) => f.1 += 1,
+                None => d.flags.push((flags, 1)),
+            }
+        }
+        if let Some(h) = host_id {
+            if !d.hosts.contains(&h) {
+                d.hosts.push(h);
+            }
+        }
+        // Markers (spec §1.6); the fixed mode keeps them once set.
+        let is_syn = pkt.proto == Proto::Tcp && flags.0 == crate::TcpFlags::SYN;
+        let mut is_mirai = false;
+        if is_syn && pkt.dport == Some(23) {
+            d.mirai_syn23 += 1;
+        } else if is_syn && pkt.dport == Some(2323) && d.mirai_syn23 >= 10 {
+            is_mirai = true;
+        }
+        let is_topera = pkt.is_ipv6() && pkt.proto == Proto::Tcp && pkt.ipv6_opt_groups >= 7;
+        if compat {
+            d.is_masscan = is_masscan;
+            d.is_mirai = is_mirai;
+            d.is_topera = is_topera;
+        } else {
+            d.is_masscan |= is_masscan;
+            d.is_mirai |= is_mirai;
+            d.is_topera |= is_topera;
+        }
+        if let (Some(i), Some(dp)) = (span_index(pkt.proto), pkt.dport) {
+            pair.spans[i].add(dp);
+        }
+        self.stats.accepted += 1;
+        if !compat {
+            if crossed_hosts_gate {
+                self.assess_source(si, now);
+            } else {
+                self.assess(si, pi, now);
+            }
+        }
+        LineOutcome::Accepted
+    }
+
+    fn record_sig(&mut self, si: usize, pi: usize, sig: u32, pkt: &Packet<'_>, now: Timestamp) {
+        let src = &mut self.sources[si];
+        src.sig_matches += 1;
+        let pair = &mut src.pairs[pi];
+        let dst = pair.dst;
+        let hits = &mut pair.detail.sigs;
+        let first = !hits.iter().any(|h| h.sig == sig);
+        match hits
+            .iter_mut()
+            .find(|h| h.sig == sig && h.chain == pkt.chain)
+        {
+            Some(h) => {
+                h.count += 1;
+                h.dport = pkt.dport;
+                h.flags = pkt.tcp.map(|t| t.flags);
+            }
+            None => hits.push(SigHit {
+                sig,
+                chain: pkt.chain,
+                count: 1,
+                dport: pkt.dport,
+                flags: pkt.tcp.map(|t| t.flags),
+                proto: pkt.proto,
+            }),
+        }
+        let e = self.stats.signatures.entry(sig).or_default();
+        e.0 += 1;
+        if self.sig_sources.entry(sig).or_default().insert(pkt.src) {
+            e.1 += 1;
+        }
+        if first {
+            self.events.push_back(Event::SignatureMatched {
+                src: pkt.src,
+                dst,
+                sig,
+                at: now,
+            });
+        }
+    }
+
+    fn source_index(&mut self, ip: IpAddr, now: Timestamp) -> (usize, bool) {
+        if let Some(&i) = self.index.get(&ip) {
+            return (i as usize, false);
+        }
+        let i = self.sources.len();
+        self.sources.push(Source::new(ip, now));
+        self.index.insert(ip, i as u32);
+        (i, true)
+    }
+
+    fn intern(&mut self, name: &str) -> NameId {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
+        }
+        // Names come from rules and interfaces, but cap them anyway: forged
+        // syslog lines must not grow this table without bound.
+        if self.names.len() >= NameId::MAX as usize {
+            return NameId::MAX;
+        }
+        let id = self.names.len() as NameId;
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), id);
+        self.prefix_counts.push(0);
+        id
+    }
+
+    pub(crate) fn name(&self, id: NameId) -> &str {
+        self.names.get(id as usize).map_or("", |n| n)
+    }
+
+    /// Raise a source's DL (never lowers it) and queue the event.
+    fn raise(&mut self, si: usize, to: u8, reason: DangerReason, at: Timestamp) {
+        let src = &mut self.sources[si];
+        if to > src.dl {
+            let from = src.dl;
+            src.dl = to;
+            self.events.push_back(Event::DangerRaised {
+                src: src.src,
+                from,
+                to,
+                reason,
+                at,
+            });
+        }
+    }
+
+    /// Close the current batch: psad's `assign_danger_level()` for compat mode.
+    pub fn end_interval(&mut self, now: Timestamp) {
+        let interval = std::mem::take(&mut self.interval);
+        for &si in &interval {
+            let si = si as usize;
+            if self.config.psad_compat {
+                let sig_dl = self.sources[si].interval_sig_dl;
+                if sig_dl > 0 {
+                    self.raise(si, sig_dl, DangerReason::Signature { sig: u32::MAX }, now);
+                }
+                for pi in 0..self.sources[si].pairs.len() {
+                    if self.sources[si].pairs[pi].in_interval {
+                        self.assess(si, pi, now);
+                    }
+                }
+            }
+            let src = &mut self.sources[si];
+            src.in_interval = false;
+            src.interval_sig_dl = 0;
+            for p in &mut src.pairs {
+                p.in_interval = false;
+            }
+        }
+    }
+
+    /// Iterate over tracked sources (unordered).
+    pub fn sources(&self) -> impl Iterator<Item = SourceView<'_>> {
+        self.sources.iter().map(move |s| SourceView {
+            engine: self,
+            src: s,
+        })
+    }
+
+    /// One source, if tracked.
+    pub fn source(&self, ip: IpAddr) -> Option<SourceView<'_>> {
+        self.index.get(&ip).map(|&i| SourceView {
+            engine: self,
+            src: &self.sources[i as usize],
+        })
+    }
+
+    /// Packets per log prefix (prefixes counted before later filters, as psad).
+    pub fn prefix_counts(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.prefix_counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (self.names[i].as_ref(), c))
+    }
+
+    /// The chain name psad would report for a packet (fwsnort chains aside).
+    pub fn chain_name(chain: Chain) -> &'static str {
+        chain.as_str()
+    }
+}

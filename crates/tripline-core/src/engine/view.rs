@@ -1,0 +1,244 @@
+//! Read-only views of engine state, for reports, status and the store.
+
+use super::state::{Pair, Source};
+use super::Engine;
+use crate::packet::{Chain, Proto, TcpFlags, Timestamp};
+use std::net::IpAddr;
+
+/// A tracked source.
+#[derive(Clone, Copy)]
+pub struct SourceView<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) src: &'a Source,
+}
+
+/// A (source, destination) pair.
+#[derive(Clone, Copy)]
+pub struct PairView<'a> {
+    engine: &'a Engine,
+    pair: &'a Pair,
+}
+
+/// Lowest and highest destination port of one protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// Protocol (tcp, udp, udplite).
+    pub proto: Proto,
+    /// Lowest port.
+    pub lo: u16,
+    /// Highest port.
+    pub hi: u16,
+}
+
+/// Hits of one signature on a pair in one chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigHitView {
+    /// Index into the engine's signature set.
+    pub sig: u32,
+    /// Chain of the packets.
+    pub chain: Chain,
+    /// Packets that matched.
+    pub count: u32,
+    /// Destination port of the last matching packet.
+    pub dport: Option<u16>,
+    /// TCP flags of the last matching packet.
+    pub flags: Option<TcpFlags>,
+    /// Protocol of the packets.
+    pub proto: Proto,
+}
+
+/// An invalid ICMP type (code `None`) or code seen on a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpInvalidView {
+    /// ICMPv6 rather than ICMP.
+    pub v6: bool,
+    /// ICMP type.
+    pub kind: u8,
+    /// The invalid code, or `None` when the type itself is invalid.
+    pub code: Option<u8>,
+    /// Chain.
+    pub chain: Chain,
+    /// Packets.
+    pub count: u32,
+}
+
+impl<'a> SourceView<'a> {
+    /// Source address.
+    pub fn addr(&self) -> IpAddr {
+        self.src.src
+    }
+    /// Danger level 0..=5 (0: seen, no level yet).
+    pub fn danger_level(&self) -> u8 {
+        self.src.dl
+    }
+    /// Packets counted in detection (psad's `Pkts`: sum over pairs).
+    pub fn packets(&self) -> u64 {
+        self.src.pairs.iter().map(|p| u64::from(p.absnum)).sum()
+    }
+    /// Packets seen from the source before auto_dl/signature drops (top-attackers count).
+    pub fn packets_seen(&self) -> u64 {
+        self.src.packets
+    }
+    /// Signature matches recorded.
+    pub fn signature_matches(&self) -> u64 {
+        self.src.sig_matches
+    }
+    /// Distinct (destination, signature) pairs.
+    pub fn unique_signatures(&self) -> usize {
+        self.src
+            .pairs
+            .iter()
+            .map(|p| {
+                let mut s: Vec<u32> = p.detail.sigs.iter().map(|h| h.sig).collect();
+                s.sort_unstable();
+                s.dedup();
+                s.len()
+            })
+            .sum()
+    }
+    /// First packet time.
+    pub fn first_seen(&self) -> Timestamp {
+        self.src.first
+    }
+    /// Last packet time.
+    pub fn last_seen(&self) -> Timestamp {
+        self.src.last
+    }
+    /// Destinations, in first-seen order.
+    pub fn destinations(&self) -> impl Iterator<Item = PairView<'a>> + 'a {
+        let engine = self.engine;
+        self.src
+            .pairs
+            .iter()
+            .filter(|p| p.absnum > 0)
+            .map(move |pair| PairView { engine, pair })
+    }
+    /// Protocols with a per-protocol record on some pair (psad's `Total protocols`).
+    pub fn protocol_count(&self) -> usize {
+        let mut seen: Vec<Proto> = Vec::new();
+        for p in &self.src.pairs {
+            for c in &p.detail.chains {
+                let counted = match c.proto {
+                    Proto::Tcp | Proto::Udp | Proto::UdpLite => true,
+                    Proto::Icmp | Proto::Icmp6 => {
+                        p.detail.sigs.iter().any(|h| h.proto == c.proto)
+                            || p.detail
+                                .icmp_invalid
+                                .iter()
+                                .any(|x| x.v6 == (c.proto == Proto::Icmp6))
+                    }
+                    Proto::Other(_) => false,
+                };
+                if counted && !seen.contains(&c.proto) {
+                    seen.push(c.proto);
+                }
+            }
+        }
+        seen.len()
+    }
+}
+
+impl<'a> PairView<'a> {
+    /// Destination address.
+    pub fn addr(&self) -> IpAddr {
+        self.pair.dst
+    }
+    /// Packets (psad `absnum`).
+    pub fn packets(&self) -> u32 {
+        self.pair.absnum
+    }
+    /// psad's `tot_protocols` for the pair.
+    pub fn total_protocols(&self) -> u32 {
+        self.pair.tot_protocols
+    }
+    /// Distinct protocol numbers seen.
+    pub fn distinct_protocols(&self) -> u32 {
+        self.pair.detail.protos.iter().map(|w| w.count_ones()).sum()
+    }
+    /// Time of the first packet.
+    pub fn start(&self) -> Timestamp {
+        self.pair.start
+    }
+    /// Time of the last packet.
+    pub fn last(&self) -> Timestamp {
+        self.pair.last
+    }
+    /// Destination port ranges per protocol (tcp, udp, udplite order).
+    pub fn port_ranges(&self) -> impl Iterator<Item = PortRange> + 'a {
+        let protos = [Proto::Tcp, Proto::Udp, Proto::UdpLite];
+        self.pair
+            .spans
+            .iter()
+            .zip(protos)
+            .filter(|(s, _)| !s.is_empty())
+            .map(|(s, proto)| PortRange {
+                proto,
+                lo: s.lo,
+                hi: s.hi,
+            })
+    }
+    /// (chain, interface, protocol, packets) counters.
+    pub fn chains(&self) -> impl Iterator<Item = (Chain, &'a str, Proto, u32)> + 'a {
+        let e = self.engine;
+        self.pair
+            .detail
+            .chains
+            .iter()
+            .map(move |c| (c.chain, e.name(c.intf), c.proto, c.count))
+    }
+    /// (chain, log prefix, packets) counters.
+    pub fn prefixes(&self) -> impl Iterator<Item = (Chain, &'a str, u32)> + 'a {
+        let e = self.engine;
+        self.pair
+            .detail
+            .prefixes
+            .iter()
+            .map(move |c| (c.chain, e.name(c.prefix), c.count))
+    }
+    /// TCP flag combinations and their packet counts.
+    pub fn tcp_flags(&self) -> impl Iterator<Item = (TcpFlags, u32)> + 'a {
+        self.pair.detail.flags.iter().copied()
+    }
+    /// Signature hits.
+    pub fn signatures(&self) -> impl Iterator<Item = SigHitView> + 'a {
+        self.pair.detail.sigs.iter().map(|h| SigHitView {
+            sig: h.sig,
+            chain: h.chain,
+            count: h.count,
+            dport: h.dport,
+            flags: h.flags,
+            proto: h.proto,
+        })
+    }
+    /// Invalid ICMP types/codes.
+    pub fn icmp_invalid(&self) -> impl Iterator<Item = IcmpInvalidView> + 'a {
+        self.pair
+            .detail
+            .icmp_invalid
+            .iter()
+            .map(|x| IcmpInvalidView {
+                v6: x.v6,
+                kind: x.kind,
+                code: x.code,
+                chain: x.chain,
+                count: x.count,
+            })
+    }
+    /// Syslog hostnames that logged the pair.
+    pub fn hosts(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let e = self.engine;
+        self.pair.detail.hosts.iter().map(move |&h| e.name(h))
+    }
+    /// Masscan marker (SYN without options after options were seen).
+    pub fn is_masscan(&self) -> bool {
+        self.pair.detail.is_masscan
+    }
+    /// Mirai marker (SYN to 2323 after >= 10 SYNs to 23).
+    pub fn is_mirai(&self) -> bool {
+        self.pair.detail.is_mirai
+    }
+    /// Topera marker (IPv6 TCP with >= 7 extension-header groups).
+    pub fn is_topera(&self) -> bool {
+        self.pair.detail.is_topera
+    }
+}
