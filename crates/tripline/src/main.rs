@@ -1,6 +1,47 @@
 //! `tripline`: the command-line shell around tripline-core.
 #![forbid(unsafe_code)]
 
+mod analyze;
+mod cli;
+mod input;
+mod progress;
+mod report;
+mod settings;
+mod term;
+
+use clap::Parser;
+use cli::{Cli, Command, ConfigCommand};
+
 fn main() {
-    println!("tripline");
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tripline: error: {}", term::clean(&format!("{e:#}")));
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Config(ConfigCommand::Dump(args)) => {
+            let loaded = settings::load(&args)?;
+            print!("{:#?}", loaded.config);
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            let loaded = settings::load(&args)?;
+            for w in &loaded.warnings {
+                println!("warning: {w}");
+            }
+            println!(
+                "configuration OK ({} signatures)",
+                loaded.rules.signatures.sigs.len()
+            );
+            Ok(0)
+        }
+    }
 }

@@ -243,6 +243,11 @@ impl Engine {
         &self.rules
     }
 
+    /// The latest time seen (the engine's notion of now).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
     /// Next queued event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()

@@ -1,0 +1,155 @@
+//! Every subcommand and flag, defined once (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Tripline: detect port scans and probes in firewall logs (a faster psad).
+#[derive(Debug, Parser)]
+#[command(name = "tripline", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse firewall log files offline, like `psad -A`.
+    Analyze(AnalyzeArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `tripline config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration.
+    Dump(ConfigArgs),
+    /// Load every configured file and report errors and warnings.
+    Check(ConfigArgs),
+}
+
+/// Where the configuration comes from (shared by every command).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// Tripline's TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A psad.conf to read (psad's `KEY value;` format).
+    #[arg(long, value_name = "FILE")]
+    pub psad_conf: Option<PathBuf>,
+    /// A signatures file in psad's format (default: Tripline's built-in set).
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+    /// An auto_dl file in psad's format.
+    #[arg(long, value_name = "FILE")]
+    pub auto_dl: Option<PathBuf>,
+    /// Reproduce psad 2.4.6's quirks (see docs/psad-compat.md).
+    #[arg(long)]
+    pub psad_compat: bool,
+    /// Do not match signatures.
+    #[arg(long)]
+    pub no_signatures: bool,
+    /// Do not validate ICMP and ICMPv6 types and codes.
+    #[arg(long)]
+    pub no_icmp_types: bool,
+}
+
+/// Output format of reading commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// psad-style text report.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One CSV row per accepted packet.
+    Csv,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `tripline analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Log files to read in order (`-` = stdin; `.gz` is decompressed).
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub files: Vec<PathBuf>,
+    /// Configuration sources.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Shorthand for `--format json`.
+    #[arg(long, conflicts_with_all = ["format", "csv"])]
+    pub json: bool,
+    /// Shorthand for `--format csv`.
+    #[arg(long, conflicts_with = "format")]
+    pub csv: bool,
+    /// CSV columns (psad's packet field names, comma or space separated).
+    #[arg(long, value_name = "FIELDS")]
+    pub csv_fields: Option<String>,
+    /// Report only this source (may be repeated).
+    #[arg(long, value_name = "ADDR")]
+    pub ip: Vec<IpAddr>,
+    /// Report only sources at or above this danger level (default: MIN_DANGER_LEVEL).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub min_dl: Option<u8>,
+    /// Print only the summary sections, not the per-source detail.
+    #[arg(long)]
+    pub summary: bool,
+    /// How many malformed lines to show.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub show_malformed: usize,
+    /// Colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl AnalyzeArgs {
+    /// The effective output format.
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else if self.csv {
+            Format::Csv
+        } else {
+            self.format
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyze_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "tripline", "analyze", "--json", "--min-dl", "2", "a.log", "b.log.gz",
+        ])
+        .unwrap();
+        let Command::Analyze(a) = cli.command else {
+            panic!("not analyze")
+        };
+        assert_eq!(a.format(), Format::Json);
+        assert_eq!(a.min_dl, Some(2));
+        assert_eq!(a.files.len(), 2);
+        assert!(Cli::try_parse_from(["tripline", "analyze", "--min-dl", "6"]).is_err());
+    }
+}

@@ -1,0 +1,650 @@
+//! The analysis report: one model built from the engine, rendered as text
+//! (psad -A's sections), JSON or CSV. Only this module defines the JSON shape.
+
+pub mod csv;
+pub mod text;
+
+use crate::analyze::{LineTotals, Malformed};
+use crate::input::Input;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use tripline_core::engine::{Engine, PairView, SourceView};
+use tripline_core::{Proto, TcpFlags, Timestamp};
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Tripline version.
+    pub version: &'static str,
+    /// Inputs in the order read.
+    pub inputs: Vec<String>,
+    /// Whether psad-compat mode was on.
+    pub psad_compat: bool,
+    /// Line counters.
+    pub totals: Totals,
+    /// The first malformed lines.
+    pub malformed: Vec<MalformedLine>,
+    /// Sources per danger level 1..5 (all tracked sources).
+    pub level_counts: [u64; 5],
+    /// Sources with a danger level.
+    pub tracked_sources: u64,
+    /// Reported sources, DL 5 first.
+    pub sources: Vec<SourceReport>,
+    /// Most scanned ports per protocol.
+    pub top_ports: TopPorts,
+    /// Most matched signatures.
+    pub top_signatures: Vec<TopSignature>,
+    /// Packets per log prefix.
+    pub prefixes: Vec<Counted>,
+    /// Packets per protocol.
+    pub protocols: Vec<Counted>,
+    /// Distinct destinations of reported sources.
+    pub total_destinations: u64,
+}
+
+/// Line counters.
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    /// Lines read.
+    pub lines: u64,
+    /// Firewall lines (IN= ... OUT=).
+    pub firewall_lines: u64,
+    /// Firewall lines that did not parse.
+    pub malformed: u64,
+    /// Parsed but filtered by configuration.
+    pub ignored: u64,
+    /// Packets counted.
+    pub packets: u64,
+}
+
+/// A malformed line.
+#[derive(Debug, Serialize)]
+pub struct MalformedLine {
+    /// Input.
+    pub file: String,
+    /// Line number.
+    pub line: u64,
+    /// Field at fault.
+    pub field: &'static str,
+    /// Reason text.
+    pub reason: String,
+    /// The line (truncated, control characters kept as is in JSON).
+    pub text: String,
+}
+
+/// A name and a count.
+#[derive(Debug, Serialize)]
+pub struct Counted {
+    /// Name.
+    pub name: String,
+    /// Packets.
+    pub packets: u64,
+}
+
+/// Top ports.
+#[derive(Debug, Serialize)]
+pub struct TopPorts {
+    /// TCP.
+    pub tcp: Vec<PortCount>,
+    /// UDP and UDP-Lite.
+    pub udp: Vec<PortCount>,
+}
+
+/// A port and its packets.
+#[derive(Debug, Serialize)]
+pub struct PortCount {
+    /// Port.
+    pub port: u16,
+    /// Packets.
+    pub packets: u64,
+}
+
+/// A signature in the top table.
+#[derive(Debug, Serialize)]
+pub struct TopSignature {
+    /// sid (or psad_id).
+    pub sid: u32,
+    /// Message.
+    pub msg: String,
+    /// Rule protocol.
+    pub proto: &'static str,
+    /// Matches.
+    pub count: u64,
+    /// Distinct sources.
+    pub sources: u64,
+}
+
+/// One source.
+#[derive(Debug, Serialize)]
+pub struct SourceReport {
+    /// Address.
+    pub src: IpAddr,
+    /// Danger level.
+    pub danger_level: u8,
+    /// Packets counted (sum over destinations).
+    pub packets: u64,
+    /// Packets seen before drops (psad's top-attackers count).
+    pub packets_seen: u64,
+    /// Signature matches.
+    pub signature_matches: u64,
+    /// Distinct (destination, signature) pairs.
+    pub unique_signatures: usize,
+    /// Protocols with records.
+    pub protocols: usize,
+    /// First packet.
+    pub first_seen: String,
+    /// Last packet.
+    pub last_seen: String,
+    /// Passive OS guess (not yet implemented: always null).
+    pub os_guess: Option<String>,
+    /// Scan kinds seen, from flags and protocols.
+    pub scan_types: Vec<ScanType>,
+    /// Signatures over all destinations.
+    pub signatures: Vec<SigCount>,
+    /// Destinations.
+    pub destinations: Vec<DestReport>,
+}
+
+/// A scan kind with its evidence.
+#[derive(Debug, Serialize, Clone)]
+pub struct ScanType {
+    /// Kind (`tcp-syn`, `tcp-fin`, `tcp-xmas`, `tcp-null`, `udp`, `ip-protocol`, ...).
+    pub kind: String,
+    /// Flags or protocol evidence.
+    pub evidence: String,
+    /// psad's nmap hint, if any.
+    pub nmap: Option<&'static str>,
+    /// Packets.
+    pub packets: u64,
+}
+
+/// A signature and its matches.
+#[derive(Debug, Serialize)]
+pub struct SigCount {
+    /// sid (or psad_id).
+    pub sid: u32,
+    /// Message.
+    pub msg: String,
+    /// Matches.
+    pub count: u64,
+}
+
+/// One destination of a source.
+#[derive(Debug, Serialize)]
+pub struct DestReport {
+    /// Address.
+    pub dst: IpAddr,
+    /// Packets.
+    pub packets: u32,
+    /// First packet.
+    pub start: String,
+    /// Port ranges per protocol (`tcp`, `udp`, `udplite`).
+    pub ports: BTreeMap<String, PortSpan>,
+    /// Packets per chain, interface and protocol.
+    pub chains: Vec<ChainReport>,
+    /// Interfaces.
+    pub interfaces: Vec<String>,
+    /// Packets per chain and log prefix.
+    pub prefixes: Vec<PrefixReport>,
+    /// TCP flag combinations.
+    pub tcp_flags: Vec<FlagReport>,
+    /// Signature hits.
+    pub signatures: Vec<SigHitReport>,
+    /// Invalid ICMP types or codes.
+    pub icmp_invalid: Vec<IcmpInvalidReport>,
+    /// psad's tot_protocols.
+    pub total_protocols: u32,
+    /// Syslog hosts that logged it.
+    pub hosts: Vec<String>,
+}
+
+/// A port range.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PortSpan {
+    /// Lowest.
+    pub lo: u16,
+    /// Highest.
+    pub hi: u16,
+}
+
+/// Packets per chain/interface/protocol.
+#[derive(Debug, Serialize)]
+pub struct ChainReport {
+    /// Chain.
+    pub chain: &'static str,
+    /// Interface.
+    pub interface: String,
+    /// Protocol.
+    pub protocol: String,
+    /// Packets.
+    pub packets: u32,
+}
+
+/// Packets per chain and prefix.
+#[derive(Debug, Serialize)]
+pub struct PrefixReport {
+    /// Chain.
+    pub chain: &'static str,
+    /// Prefix.
+    pub prefix: String,
+    /// Packets.
+    pub packets: u32,
+}
+
+/// A flag combination.
+#[derive(Debug, Serialize)]
+pub struct FlagReport {
+    /// Kernel flag text.
+    pub flags: String,
+    /// Packets.
+    pub packets: u32,
+    /// psad's nmap hint.
+    pub nmap: Option<&'static str>,
+}
+
+/// Signature hits on a destination.
+#[derive(Debug, Serialize)]
+pub struct SigHitReport {
+    /// sid (or psad_id).
+    pub sid: u32,
+    /// Message.
+    pub msg: String,
+    /// Rule protocol.
+    pub proto: &'static str,
+    /// Chain.
+    pub chain: &'static str,
+    /// Matches.
+    pub count: u32,
+    /// Last destination port.
+    pub dport: Option<u16>,
+    /// Last TCP flags.
+    pub flags: Option<String>,
+}
+
+/// An invalid ICMP type/code counter.
+#[derive(Debug, Serialize)]
+pub struct IcmpInvalidReport {
+    /// `icmp` or `icmp6`.
+    pub protocol: &'static str,
+    /// Type.
+    pub kind: u8,
+    /// Invalid code, or null when the type is invalid.
+    pub code: Option<u8>,
+    /// Type name when known.
+    pub type_name: Option<String>,
+    /// Chain.
+    pub chain: &'static str,
+    /// Packets.
+    pub packets: u32,
+}
+
+/// psad's nmap hint for an exact flag string (spec §2.6).
+pub fn nmap_hint(flags: TcpFlags) -> Option<&'static str> {
+    use TcpFlags as F;
+    match flags.0 {
+        F::SYN => Some("-sT or -sS"),
+        F::FIN => Some("-sF"),
+        x if x == F::URG | F::PSH | F::FIN => Some("-sX"),
+        0 => Some("-sN"),
+        x if x == F::URG | F::PSH | F::SYN | F::FIN => Some("-O"),
+        _ => None,
+    }
+}
+
+fn flag_kind(flags: TcpFlags) -> &'static str {
+    use TcpFlags as F;
+    match flags.0 {
+        F::SYN => "tcp-syn",
+        F::FIN => "tcp-fin",
+        x if x == F::URG | F::PSH | F::FIN => "tcp-xmas",
+        0 => "tcp-null",
+        x if x == F::URG | F::PSH | F::SYN | F::FIN => "tcp-os-probe",
+        x if x == F::SYN | F::FIN => "tcp-syn-fin",
+        x if x == F::ACK => "tcp-ack",
+        x if x == F::ACK | F::FIN => "tcp-maimon",
+        _ => "tcp-other",
+    }
+}
+
+/// RFC 3339 text of a timestamp (UTC, seconds).
+pub fn rfc3339(t: Timestamp) -> String {
+    let secs = t.secs();
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+// Howard Hinnant's days -> civil date algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn sig_meta(engine: &Engine, sig: u32) -> (u32, String, &'static str) {
+    match engine.rules().signatures.sigs.get(sig as usize) {
+        Some(s) => (s.key, s.msg.clone(), s.proto),
+        None => (sig, String::new(), "ip"),
+    }
+}
+
+impl Report {
+    /// Build the report from a finished engine.
+    pub fn build(
+        engine: &Engine,
+        totals: &LineTotals,
+        malformed: &[Malformed],
+        show_malformed: usize,
+        min_dl: u8,
+        only: &[IpAddr],
+        inputs: &[Input],
+    ) -> Report {
+        let cfg = engine.config();
+        let mut level_counts = [0u64; 5];
+        let mut tracked = 0;
+        for s in engine.sources() {
+            if s.danger_level() > 0 {
+                tracked += 1;
+                level_counts[s.danger_level() as usize - 1] += 1;
+            }
+        }
+        let mut picked: Vec<SourceView<'_>> = engine
+            .sources()
+            .filter(|s| s.danger_level() >= min_dl && s.packets() > 0)
+            .filter(|s| only.is_empty() || only.contains(&s.addr()))
+            .collect();
+        picked.sort_by(|a, b| {
+            b.danger_level()
+                .cmp(&a.danger_level())
+                .then(a.addr().cmp(&b.addr()))
+        });
+        let sources: Vec<SourceReport> = picked.iter().map(|s| source_report(engine, s)).collect();
+        let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
+
+        let stats = engine.stats();
+        let top = |m: &std::collections::HashMap<u16, u64>| {
+            let mut v: Vec<PortCount> = m
+                .iter()
+                .map(|(&port, &packets)| PortCount { port, packets })
+                .collect();
+            v.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port)));
+            v.truncate(cfg.status_ports_threshold as usize);
+            v
+        };
+        let top_ports = TopPorts {
+            tcp: top(&stats.tcp_ports),
+            udp: top(&stats.udp_ports),
+        };
+        let mut top_signatures: Vec<TopSignature> = stats
+            .signatures
+            .iter()
+            .map(|(&sig, &(count, nsrc))| {
+                let (sid, msg, proto) = sig_meta(engine, sig);
+                TopSignature {
+                    sid,
+                    msg,
+                    proto,
+                    count,
+                    sources: nsrc,
+                }
+            })
+            .collect();
+        top_signatures.sort_by(|a, b| b.count.cmp(&a.count).then(a.sid.cmp(&b.sid)));
+        top_signatures.truncate(cfg.status_sigs_threshold as usize);
+        let mut prefixes: Vec<Counted> = engine
+            .prefix_counts()
+            .map(|(p, c)| Counted {
+                name: p.to_string(),
+                packets: c,
+            })
+            .collect();
+        prefixes.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.name.cmp(&b.name)));
+        let mut protocols: Vec<(Proto, u64)> =
+            stats.protocols.iter().map(|(&p, &c)| (p, c)).collect();
+        protocols.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let protocols = protocols
+            .into_iter()
+            .map(|(p, c)| Counted {
+                name: p.to_string(),
+                packets: c,
+            })
+            .collect();
+
+        Report {
+            version: env!("CARGO_PKG_VERSION"),
+            inputs: inputs.iter().map(Input::display).collect(),
+            psad_compat: cfg.psad_compat,
+            totals: Totals {
+                lines: totals.lines,
+                firewall_lines: totals.firewall_lines,
+                malformed: totals.malformed,
+                ignored: totals.ignored,
+                packets: totals.accepted,
+            },
+            malformed: malformed
+                .iter()
+                .take(show_malformed)
+                .map(|m| MalformedLine {
+                    file: m.file.clone(),
+                    line: m.line,
+                    field: m.error.field,
+                    reason: m.error.to_string(),
+                    text: m.text.clone(),
+                })
+                .collect(),
+            level_counts,
+            tracked_sources: tracked,
+            sources,
+            top_ports,
+            top_signatures,
+            prefixes,
+            protocols,
+            total_destinations,
+        }
+    }
+}
+
+fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
+    let mut sigs: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, ScanType> = BTreeMap::new();
+    let mut destinations = Vec::new();
+    for p in s.destinations() {
+        for h in p.signatures() {
+            *sigs.entry(h.sig).or_default() += u64::from(h.count);
+        }
+        scan_types(engine, &p, &mut kinds);
+        destinations.push(dest_report(engine, &p));
+    }
+    SourceReport {
+        src: s.addr(),
+        danger_level: s.danger_level(),
+        packets: s.packets(),
+        packets_seen: s.packets_seen(),
+        signature_matches: s.signature_matches(),
+        unique_signatures: s.unique_signatures(),
+        protocols: s.protocol_count(),
+        first_seen: rfc3339(s.first_seen()),
+        last_seen: rfc3339(s.last_seen()),
+        os_guess: None,
+        scan_types: kinds.into_values().collect(),
+        signatures: sigs
+            .into_iter()
+            .map(|(sig, count)| {
+                let (sid, msg, _) = sig_meta(engine, sig);
+                SigCount { sid, msg, count }
+            })
+            .collect(),
+        destinations,
+    }
+}
+
+fn scan_types(engine: &Engine, p: &PairView<'_>, kinds: &mut BTreeMap<String, ScanType>) {
+    let mut add = |kind: &str, evidence: String, nmap: Option<&'static str>, n: u64| {
+        let e = kinds.entry(kind.to_string()).or_insert(ScanType {
+            kind: kind.to_string(),
+            evidence,
+            nmap,
+            packets: 0,
+        });
+        e.packets += n;
+    };
+    for (flags, n) in p.tcp_flags() {
+        add(
+            flag_kind(flags),
+            flags.to_string(),
+            nmap_hint(flags),
+            u64::from(n),
+        );
+    }
+    let mut udp = 0u64;
+    let mut icmp = 0u64;
+    for (_, _, proto, n) in p.chains() {
+        match proto {
+            Proto::Udp | Proto::UdpLite => udp += u64::from(n),
+            Proto::Icmp | Proto::Icmp6 => icmp += u64::from(n),
+            _ => {}
+        }
+    }
+    if udp > 0 {
+        add("udp", "UDP packets".into(), Some("-sU"), udp);
+    }
+    if icmp > 0 {
+        add("icmp", "ICMP packets".into(), None, icmp);
+    }
+    let nprot = p.distinct_protocols();
+    if u64::from(nprot) >= u64::from(engine.config().protocol_scan_threshold) {
+        add(
+            "ip-protocol",
+            format!("{nprot} unique protocols"),
+            Some("-sO"),
+            u64::from(p.packets()),
+        );
+    }
+    if p.is_masscan() {
+        add("masscan", "SYN without TCP options".into(), None, 0);
+    }
+    if p.is_mirai() {
+        add("mirai", "SYNs to 23 then 2323".into(), None, 0);
+    }
+    if p.is_topera() {
+        add("topera", "IPv6 extension-header padding".into(), None, 0);
+    }
+}
+
+fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
+    let mut interfaces: Vec<String> = Vec::new();
+    let chains = p
+        .chains()
+        .map(|(chain, intf, proto, n)| {
+            if !interfaces.iter().any(|i| i == intf) {
+                interfaces.push(intf.to_string());
+            }
+            ChainReport {
+                chain: chain.as_str(),
+                interface: intf.to_string(),
+                protocol: proto.to_string(),
+                packets: n,
+            }
+        })
+        .collect();
+    let rules = engine.rules();
+    DestReport {
+        dst: p.addr(),
+        packets: p.packets(),
+        start: rfc3339(p.start()),
+        ports: p
+            .port_ranges()
+            .map(|r| (r.proto.to_string(), PortSpan { lo: r.lo, hi: r.hi }))
+            .collect(),
+        chains,
+        interfaces,
+        prefixes: p
+            .prefixes()
+            .map(|(chain, prefix, n)| PrefixReport {
+                chain: chain.as_str(),
+                prefix: prefix.to_string(),
+                packets: n,
+            })
+            .collect(),
+        tcp_flags: p
+            .tcp_flags()
+            .map(|(f, n)| FlagReport {
+                flags: f.to_string(),
+                packets: n,
+                nmap: nmap_hint(f),
+            })
+            .collect(),
+        signatures: p
+            .signatures()
+            .map(|h| {
+                let (sid, msg, proto) = sig_meta(engine, h.sig);
+                SigHitReport {
+                    sid,
+                    msg,
+                    proto,
+                    chain: h.chain.as_str(),
+                    count: h.count,
+                    dport: h.dport,
+                    flags: h.flags.map(|f| f.to_string()),
+                }
+            })
+            .collect(),
+        icmp_invalid: p
+            .icmp_invalid()
+            .map(|x| IcmpInvalidReport {
+                protocol: if x.v6 { "icmp6" } else { "icmp" },
+                kind: x.kind,
+                code: x.code,
+                type_name: if x.v6 { &rules.icmp6 } else { &rules.icmp4 }
+                    .name(x.kind)
+                    .map(str::to_string),
+                chain: x.chain.as_str(),
+                packets: x.count,
+            })
+            .collect(),
+        total_protocols: p.total_protocols(),
+        hosts: p.hosts().map(str::to_string).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(Timestamp(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(Timestamp::from_secs(1_795_303_240)),
+            "2026-11-21T23:20:40Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn nmap_hints_follow_psad() {
+        assert_eq!(nmap_hint(TcpFlags(TcpFlags::SYN)), Some("-sT or -sS"));
+        assert_eq!(nmap_hint(TcpFlags(0)), Some("-sN"));
+        assert_eq!(
+            nmap_hint(TcpFlags(TcpFlags::URG | TcpFlags::PSH | TcpFlags::FIN)),
+            Some("-sX")
+        );
+        assert_eq!(nmap_hint(TcpFlags(TcpFlags::ACK)), None);
+    }
+}

@@ -1,0 +1,262 @@
+//! psad -A's report layout, readable in a terminal.
+
+use super::{Report, SourceReport};
+use crate::term::{clean, paint};
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// psad prints IPv6 as `<full> (<COMPRESSED-UPPERCASE>)`.
+fn ip(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let full = v6
+                .segments()
+                .iter()
+                .map(|s| format!("{s:04x}"))
+                .collect::<Vec<_>>()
+                .join(":");
+            format!("{full} ({})", v6.to_string().to_uppercase())
+        }
+    }
+}
+
+fn dl_color(dl: u8) -> &'static str {
+    match dl {
+        5 | 4 => "1;31",
+        3 => "31",
+        2 => "33",
+        _ => "0",
+    }
+}
+
+/// Write the report.
+pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io::Result<()> {
+    let h = |s: &str| paint(s, "1", color);
+    writeln!(
+        out,
+        "[+] Found {} firewall log messages out of {} total lines ({} malformed, {} ignored).",
+        r.totals.firewall_lines, r.totals.lines, r.totals.malformed, r.totals.ignored
+    )?;
+    if !r.malformed.is_empty() {
+        writeln!(out, "{}", h("[-] Malformed lines (first ones):"))?;
+        for m in &r.malformed {
+            writeln!(out, "      {}:{}: {}", clean(&m.file), m.line, m.reason)?;
+            writeln!(out, "          {}", clean(&m.text))?;
+        }
+    }
+    writeln!(out, "[+] Assigning scan danger levels...")?;
+    for (i, n) in r.level_counts.iter().enumerate() {
+        writeln!(out, "    Level {}: {} IP addresses", i + 1, n)?;
+    }
+    writeln!(
+        out,
+        "\n    Tracking {} total IP addresses",
+        r.tracked_sources
+    )?;
+    writeln!(
+        out,
+        "{}\n",
+        h(&format!(
+            "[+] Version: tripline v{}{}",
+            r.version,
+            if r.psad_compat { " (psad-compat)" } else { "" }
+        ))
+    )?;
+
+    writeln!(
+        out,
+        "{}",
+        h(&format!(
+            "[+] Top {} signature matches:",
+            r.top_signatures.len()
+        ))
+    )?;
+    if r.top_signatures.is_empty() {
+        writeln!(out, "        [NONE]")?;
+    }
+    for s in &r.top_signatures {
+        writeln!(
+            out,
+            "      \"{}\" ({}),  Count: {},  Unique sources: {},  Sid: {}",
+            clean(&s.msg),
+            s.proto,
+            s.count,
+            s.sources,
+            s.sid
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "{}", h("[+] Top attackers:"))?;
+    if r.sources.is_empty() {
+        writeln!(out, "        [NONE]")?;
+    }
+    for s in &r.sources {
+        writeln!(
+            out,
+            "      {:<15} DL: {}, Packets: {}, Sig count: {}",
+            ip(s.src),
+            paint(&s.danger_level.to_string(), dl_color(s.danger_level), color),
+            s.packets_seen,
+            s.signature_matches
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "{}", h("[+] Top scanned ports:"))?;
+    if r.top_ports.tcp.is_empty() && r.top_ports.udp.is_empty() {
+        writeln!(out, "        [NONE]")?;
+    }
+    for p in &r.top_ports.tcp {
+        writeln!(out, "      tcp {:<5} {} packets", p.port, p.packets)?;
+    }
+    if !r.top_ports.tcp.is_empty() && !r.top_ports.udp.is_empty() {
+        writeln!(out)?;
+    }
+    for p in &r.top_ports.udp {
+        writeln!(out, "      udp {:<5} {} packets", p.port, p.packets)?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "{}", h("[+] iptables log prefix counters:"))?;
+    if r.prefixes.is_empty() {
+        writeln!(out, "        [NONE]")?;
+    }
+    for p in &r.prefixes {
+        writeln!(out, "      \"{}\": {}", clean(&p.name), p.packets)?;
+    }
+    writeln!(out, "\n    Total protocol packet counters:")?;
+    for p in &r.protocols {
+        writeln!(out, "      {:>6}: {} pkts", p.name, p.packets)?;
+    }
+    writeln!(out)?;
+    if summary {
+        return Ok(());
+    }
+    writeln!(out, "{}\n", h("[+] IP Status Detail:"))?;
+    for s in &r.sources {
+        source(out, s, color)?;
+    }
+    writeln!(out, "    Total scan sources: {}", r.sources.len())?;
+    writeln!(out, "    Total scan destinations: {}", r.total_destinations)?;
+    Ok(())
+}
+
+fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()> {
+    writeln!(
+        out,
+        "SRC:  {}, DL: {}, Dsts: {}, Pkts: {}, Total protocols: {}, Unique sigs: {}",
+        paint(&ip(s.src), "1", color),
+        paint(&s.danger_level.to_string(), dl_color(s.danger_level), color),
+        s.destinations.len(),
+        s.packets,
+        s.protocols,
+        s.unique_signatures
+    )?;
+    if let Some(os) = &s.os_guess {
+        writeln!(out, "    Source OS fingerprint: {}", clean(os))?;
+    }
+    if !s.scan_types.is_empty() {
+        let kinds: Vec<String> = s
+            .scan_types
+            .iter()
+            .map(|k| match k.nmap {
+                Some(n) => format!("{} ({} pkts, nmap {n})", k.kind, k.packets),
+                None => format!("{} ({} pkts)", k.kind, k.packets),
+            })
+            .collect();
+        writeln!(out, "    Scan types: {}", kinds.join(", "))?;
+    }
+    writeln!(out)?;
+    for d in &s.destinations {
+        writeln!(out, "    DST: {}", ip(d.dst))?;
+        for c in &d.chains {
+            if let Some(span) = d.ports.get(&c.protocol) {
+                let range = if span.lo == span.hi {
+                    span.lo.to_string()
+                } else {
+                    format!("{}-{}", span.lo, span.hi)
+                };
+                writeln!(
+                    out,
+                    "        Scanned ports: {} {}, Pkts: {}, Chain: {}, Intf: {}",
+                    c.protocol.to_uppercase(),
+                    range,
+                    c.packets,
+                    c.chain,
+                    clean(&c.interface)
+                )?;
+            }
+        }
+        let mut per_ci: Vec<(&str, &str, u32)> = Vec::new();
+        for c in &d.chains {
+            match per_ci
+                .iter_mut()
+                .find(|x| x.0 == c.chain && x.1 == c.interface)
+            {
+                Some(x) => x.2 += 1,
+                None => per_ci.push((c.chain, &c.interface, 1)),
+            }
+        }
+        for (chain, intf, n) in per_ci {
+            writeln!(
+                out,
+                "        Total scanned IP protocols: {n}, Chain: {chain}, Intf: {}",
+                clean(intf)
+            )?;
+        }
+        for f in &d.tcp_flags {
+            let hint = f.nmap.map(|n| format!(", Nmap: {n}")).unwrap_or_default();
+            writeln!(
+                out,
+                "        TCP flags: [{}: {} packets{hint}]",
+                f.flags, f.packets
+            )?;
+        }
+        for p in &d.prefixes {
+            writeln!(
+                out,
+                "        Log prefix: \"{}\" ({}), {} packets",
+                clean(&p.prefix),
+                p.chain,
+                p.packets
+            )?;
+        }
+        for g in &d.signatures {
+            writeln!(out, "        Signature match: \"{}\"", clean(&g.msg))?;
+            let dp = g.dport.map(|p| format!(", DP: {p}")).unwrap_or_default();
+            let fl = g
+                .flags
+                .as_ref()
+                .map(|f| format!(", {f}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "            {}, Chain: {}, Count: {}{dp}{fl}, Sid: {}",
+                g.proto.to_uppercase(),
+                g.chain,
+                g.count,
+                g.sid
+            )?;
+        }
+        for x in &d.icmp_invalid {
+            let p = if x.protocol == "icmp6" {
+                "ICMP6"
+            } else {
+                "ICMP"
+            };
+            match x.code {
+                None => writeln!(out, "        Invalid {p} type: \"{}\" Chain: {}, Packets: {}", x.kind, x.chain, x.packets)?,
+                Some(c) => writeln!(
+                    out,
+                    "        Invalid {p} code: \"{c}\" for {p} \"{}\" packet Chain: {}, Packets: {}",
+                    x.type_name.as_deref().unwrap_or("?"),
+                    x.chain,
+                    x.packets
+                )?,
+            }
+        }
+    }
+    writeln!(out)
+}
