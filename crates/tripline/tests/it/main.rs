@@ -1,0 +1,5 @@
+//! The one integration-test binary: a module per surface.
+
+mod analyze;
+mod conformance;
+mod util;
