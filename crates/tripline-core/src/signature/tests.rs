@@ -1,0 +1,1 @@
+//! Signature tests (filled below).
