@@ -30,6 +30,7 @@ sed -e "s|^PSAD_DIR .*|PSAD_DIR $OUT/log;|" \
 if [[ -n $OVR ]]; then
     while read -r key rest; do
         [[ -z $key || $key == \#* ]] && continue
+        rest=${rest//@CASE@/$(cd "$(dirname "$OVR")" && pwd)}
         sed -i "s|^$key .*|$key $rest|" "$conf"
     done < "$OVR"
 fi

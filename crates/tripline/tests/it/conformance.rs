@@ -32,14 +32,25 @@ fn from_psad(summary: &Value) -> BTreeMap<IpAddr, Src> {
             let dst = ip(dst);
             let p: &mut BTreeMap<String, (u64, u64)> = ports.entry(dst).or_default();
             for sp in d["scanned_ports"].as_array().unwrap() {
-                p.insert(sp["proto"].as_str().unwrap().to_string(), (sp["start"].as_u64().unwrap(), sp["end"].as_u64().unwrap()));
+                p.insert(
+                    sp["proto"].as_str().unwrap().to_string(),
+                    (sp["start"].as_u64().unwrap(), sp["end"].as_u64().unwrap()),
+                );
             }
             let s: &mut BTreeSet<u64> = sids.entry(dst).or_default();
             for sig in d["signatures"].as_array().unwrap() {
                 s.insert(sig["sid"].as_u64().unwrap());
             }
         }
-        out.insert(ip(src), Src { dl: v["dl"].as_u64().unwrap(), pkts: v["pkts"].as_u64().unwrap(), ports, sids });
+        out.insert(
+            ip(src),
+            Src {
+                dl: v["dl"].as_u64().unwrap(),
+                pkts: v["pkts"].as_u64().unwrap(),
+                ports,
+                sids,
+            },
+        );
     }
     out
 }
@@ -53,7 +64,10 @@ fn from_tripline(report: &Value) -> BTreeMap<IpAddr, Src> {
             let dst = ip(d["dst"].as_str().unwrap());
             let p: &mut BTreeMap<String, (u64, u64)> = ports.entry(dst).or_default();
             for (proto, span) in d["ports"].as_object().unwrap() {
-                p.insert(proto.clone(), (span["lo"].as_u64().unwrap(), span["hi"].as_u64().unwrap()));
+                p.insert(
+                    proto.clone(),
+                    (span["lo"].as_u64().unwrap(), span["hi"].as_u64().unwrap()),
+                );
             }
             let set: &mut BTreeSet<u64> = sids.entry(dst).or_default();
             for sig in d["signatures"].as_array().unwrap() {
@@ -62,14 +76,19 @@ fn from_tripline(report: &Value) -> BTreeMap<IpAddr, Src> {
         }
         out.insert(
             ip(s["src"].as_str().unwrap()),
-            Src { dl: s["danger_level"].as_u64().unwrap(), pkts: s["packets"].as_u64().unwrap(), ports, sids },
+            Src {
+                dl: s["danger_level"].as_u64().unwrap(),
+                pkts: s["packets"].as_u64().unwrap(),
+                ports,
+                sids,
+            },
         );
     }
     out
 }
 
 /// Run psad and tripline --psad-compat on `log` and compare.
-fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) {
+fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) -> usize {
     assert!(
         Path::new("/usr/sbin/psad").exists(),
         "Debian's psad is required (apt-get install psad; .ci/run installs it)"
@@ -82,28 +101,34 @@ fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) {
     cmd.env("TRIPLINE_SHARED", shared());
     let st = cmd.status().expect("run-psad.sh");
     assert!(st.success(), "psad failed on {}", log.display());
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap())
+            .unwrap();
     let psad = from_psad(&summary);
     let conf = dir.path().join("psad.conf");
     let ours = from_tripline(&analyze_json(&[
         "--psad-compat",
         "--psad-conf",
         conf.to_str().unwrap(),
-        "--min-dl",
-        "1",
         log.to_str().unwrap(),
     ]));
     let mut diffs = Vec::new();
     for (src, p) in &psad {
         match ours.get(src) {
-            None => diffs.push(format!("{src}: psad DL {} pkts {}, tripline: not reported", p.dl, p.pkts)),
+            None => diffs.push(format!(
+                "{src}: psad DL {} pkts {}, tripline: not reported",
+                p.dl, p.pkts
+            )),
             Some(o) if o != p => diffs.push(format!("{src}:\n  psad     {p:?}\n  tripline {o:?}")),
             Some(_) => {}
         }
     }
     for (src, o) in &ours {
         if !psad.contains_key(src) {
-            diffs.push(format!("{src}: tripline DL {} pkts {}, psad: not reported", o.dl, o.pkts));
+            diffs.push(format!(
+                "{src}: tripline DL {} pkts {}, psad: not reported",
+                o.dl, o.pkts
+            ));
         }
     }
     assert!(
@@ -114,7 +139,7 @@ fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) {
         log.display(),
         diffs.join("\n")
     );
-    assert!(!psad.is_empty() || !ours.is_empty() || overrides.is_some(), "nothing detected at all");
+    psad.len()
 }
 
 fn corpus(name: &str) -> std::path::PathBuf {
@@ -123,27 +148,27 @@ fn corpus(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn corpus_syslog_matches_psad() {
-    check(&corpus("syslog.log"), None, None);
+    assert!(check(&corpus("syslog.log"), None, None) >= 20);
 }
 
 #[test]
 fn corpus_rsyslog_iso_matches_psad() {
-    check(&corpus("rsyslog-iso.log"), None, None);
+    assert!(check(&corpus("rsyslog-iso.log"), None, None) >= 20);
 }
 
 #[test]
 fn corpus_rfc5424_matches_psad() {
-    check(&corpus("rfc5424.log.gz"), None, None);
+    assert!(check(&corpus("rfc5424.log.gz"), None, None) >= 20);
 }
 
 #[test]
 fn corpus_dmesg_matches_psad() {
-    check(&corpus("dmesg.log"), None, None);
+    assert!(check(&corpus("dmesg.log"), None, None) >= 20);
 }
 
 #[test]
 fn corpus_journal_export_matches_psad() {
-    check(&corpus("journal.export.gz"), None, None);
+    assert!(check(&corpus("journal.export.gz"), None, None) >= 20);
 }
 
 /// Crafted edge cases (tests/psad/cases/NAME/input.log [+ overrides.conf, auto_dl]):
@@ -156,7 +181,11 @@ fn crafted_cases_match_psad() {
         let dir = entry.unwrap().path();
         let ovr = dir.join("overrides.conf");
         let adl = dir.join("auto_dl");
-        check(&dir.join("input.log"), ovr.exists().then_some(ovr.as_path()), adl.exists().then_some(adl.as_path()));
+        let _ = check(
+            &dir.join("input.log"),
+            ovr.exists().then_some(ovr.as_path()),
+            adl.exists().then_some(adl.as_path()),
+        );
         n += 1;
     }
     assert!(n >= 10, "expected the crafted cases, found {n}");

@@ -5,12 +5,17 @@ use std::process::{Command, Output};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// `../shared` beside the repository (the lab, the corpus).
 pub fn shared() -> PathBuf {
-    std::env::var_os("TRIPLINE_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"))
+    std::env::var_os("TRIPLINE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared"))
 }
 
 /// A command for the tripline binary.
