@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::icmp::{IcmpCheck, IcmpTypes};
 use crate::packet::{Chain, Packet, Proto, Timestamp};
 use crate::parse::{parse_line, ParseError, ParseOptions};
-use crate::signature::SignatureSet;
+use crate::signature::{fwsnort_tag, RuleDl, SignatureSet, SnortRules};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -41,7 +41,14 @@ pub struct Rules {
     pub icmp4: IcmpTypes,
     /// Valid ICMPv6 types/codes (empty = validation off).
     pub icmp6: IcmpTypes,
+    /// Snort rules that fwsnort SIDs in log prefixes refer to.
+    pub fwsnort: SnortRules,
+    /// `snort_rule_dl` overrides (also applied to fwsnort SIDs).
+    pub rule_dl: RuleDl,
 }
+
+/// Signature ids with this bit set are fwsnort SIDs, not indices into the signature set.
+pub const FWSNORT_SIG: u32 = 1 << 31;
 
 /// Why the danger level of a source rose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,7 +339,13 @@ impl Engine {
             return self.ignore(IgnoreReason::Protocol);
         }
         let flags = pkt.tcp_flags();
+        let fwsnort = if !cfg.snort_sid_str.is_empty() {
+            fwsnort_tag(pkt.prefix, &cfg.snort_sid_str)
+        } else {
+            None
+        };
         if pkt.proto == Proto::Tcp
+            && fwsnort.is_none()
             && cfg.ignore_conntrack_bug_pkts
             && (flags.has(crate::TcpFlags::ACK) || flags.has(crate::TcpFlags::RST))
         {
@@ -437,8 +450,32 @@ impl Engine {
             }
         }
 
-        // Signatures (spec §3.3).
-        if cfg.signatures_enabled && !self.rules.signatures.sigs.is_empty() {
+        // fwsnort SIDs replace psad's own signatures (spec §3.5).
+        let known_sid = fwsnort.filter(|t| self.rules.fwsnort.get(t.sid).is_some());
+        if let Some(tag) = known_sid {
+            let dl = self.rules.rule_dl.fwsnort_dl(tag.sid);
+            if dl == 0 {
+                return self.ignore(IgnoreReason::SignatureDl0);
+            }
+            self.record_sig(si, pi, FWSNORT_SIG | tag.sid, pkt, now);
+            let src = &mut self.sources[si];
+            if cfg.psad_compat {
+                src.interval_sig_dl = dl;
+            } else {
+                src.interval_sig_dl = src.interval_sig_dl.max(dl);
+                self.raise(
+                    si,
+                    dl,
+                    DangerReason::Signature {
+                        sig: FWSNORT_SIG | tag.sid,
+                    },
+                    now,
+                );
+            }
+        } else if fwsnort.is_none()
+            && cfg.signatures_enabled
+            && !self.rules.signatures.sigs.is_empty()
+        {
             let mut buf = std::mem::take(&mut self.sig_buf);
             self.rules
                 .signatures
