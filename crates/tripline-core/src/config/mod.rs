@@ -1,14 +1,37 @@
 //! The configuration model: one validated `Config`, lowered from psad.conf or tripline.toml.
 //!
-//! The shell reads files; this module only turns text into values.
+//! The shell reads files; this module only turns text into values. Two front-ends feed one
+//! variable table keyed by psad's names ([`ConfigBuilder`]): [`psad_conf`] (psad's own
+//! `NAME VALUE;` syntax) and [`toml`] (Tripline's `tripline.toml`). The table is expanded
+//! (`$VAR`), validated and lowered into a [`Config`]; the auto_dl file is parsed separately
+//! ([`AutoDl::parse`]) because its host names need the shell's resolver.
+//!
+//! ```
+//! use tripline_core::config::ConfigBuilder;
+//! let mut b = ConfigBuilder::new();
+//! b.add_psad_conf("psad.conf", "HOME_NET 198.51.100.0/24;\nDANGER_LEVEL1 3;\n")?;
+//! let loaded = b.build()?;
+//! assert_eq!(loaded.config.danger_levels[0], 3);
+//! assert_eq!(loaded.config.vars["HTTP_SERVERS"], "198.51.100.0/24");
+//! # Ok::<(), tripline_core::config::ConfigError>(())
+//! ```
 
 pub mod auto_dl;
+mod dump;
+mod error;
+mod lower;
+pub mod psad_conf;
+pub mod toml;
+mod vars;
 
 use crate::net::IpNet;
 use crate::packet::Proto;
 use std::collections::BTreeMap;
 
-pub use auto_dl::AutoDl;
+pub use auto_dl::{AutoDl, AutoDlParsed, UnresolvedHost};
+pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
+pub use lower::{ConfigBuilder, Loaded};
+pub use toml::TomlConfig;
 
 /// A `tcp/N-M` / `udp/N` port range from `IGNORE_PORTS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +113,11 @@ pub struct Config {
     pub alert_all: bool,
     /// `EMAIL_ALERT_DANGER_LEVEL`.
     pub email_alert_danger_level: u8,
+    /// `CHECK_INTERVAL` in seconds (psad's main-loop interval).
+    pub check_interval_secs: u64,
+    /// `ENABLE_INTF_LOCAL_NETS`: the shell replaces `home_net` with the connected subnets
+    /// (psad does this outside `-A` mode, spec §2.8).
+    pub enable_intf_local_nets: bool,
     /// `STATUS_IP_THRESHOLD`, `STATUS_PORTS_THRESHOLD`, `STATUS_SIGS_THRESHOLD` (report sizes).
     pub status_ip_threshold: u32,
     /// See `status_ip_threshold`.
@@ -137,8 +165,41 @@ impl Default for Config {
             status_ip_threshold: 25,
             status_ports_threshold: 20,
             status_sigs_threshold: 50,
-            vars: BTreeMap::new(),
+            check_interval_secs: 5,
+            enable_intf_local_nets: true,
+            // psad's defaults (spec §7.11), expanded, so signatures find `$HOME_NET` etc.
+            // and `config dump` shows the full effective configuration.
+            vars: vars::default_vars(),
             auto_dl: AutoDl::default(),
         }
     }
 }
+
+impl Config {
+    /// The value of a psad variable (after `$VAR` expansion), e.g. `var("SIGS_FILE")`.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// A Y/N variable as a bool (`None` if unset or not Y/N).
+    pub fn var_bool(&self, name: &str) -> Option<bool> {
+        match self.var(name)? {
+            "Y" => Some(true),
+            "N" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Path of the signatures file (`SIGS_FILE`, TOML `files.signatures`).
+    pub fn sigs_file(&self) -> &str {
+        self.var("SIGS_FILE").unwrap_or("/etc/psad/signatures")
+    }
+
+    /// Path of the auto_dl file (`AUTO_DL_FILE`, TOML `files.auto-dl`).
+    pub fn auto_dl_file(&self) -> &str {
+        self.var("AUTO_DL_FILE").unwrap_or("/etc/psad/auto_dl")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,639 @@
+//! `tripline.toml` front-end: Tripline's native config, lowered into psad-named variables.
+//!
+//! Sections `[detection]`, `[alerts]`, `[files]` and `[vars]` (signature variables and any
+//! other psad variable by its psad name). Every key is kebab-case and unknown keys are
+//! errors (`deny_unknown_fields`). Each typed key maps onto one or more psad variables, so
+//! validation and `config dump` are shared with psad.conf; see `examples/tripline.toml`.
+
+use super::error::{line_of, ConfigError, ConfigErrorKind, Origin};
+use super::psad_conf::Assignment;
+use super::vars;
+use ::toml::Spanned;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A parsed `tripline.toml`: psad-named assignments plus Tripline-only settings.
+///
+/// Add it to a [`ConfigBuilder`](super::ConfigBuilder) first (it has the highest
+/// precedence), then the psad.conf it names in [`TomlConfig::psad_conf_path`], if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TomlConfig {
+    file: String,
+    pub(crate) assignments: Vec<Assignment>,
+    pub(crate) tripline: TriplineSettings,
+    psad_conf: Option<String>,
+}
+
+/// Settings that only Tripline has (no psad variable); `None` = not set here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TriplineSettings {
+    pub psad_compat: Option<bool>,
+    pub icmp_validation: Option<bool>,
+    pub icmp6_validation: Option<bool>,
+    pub signatures_enabled: Option<bool>,
+}
+
+impl TriplineSettings {
+    /// Takes every setting of `other` that is not set yet (first definition wins).
+    pub fn fill_from(&mut self, other: &TriplineSettings) {
+        self.psad_compat = self.psad_compat.or(other.psad_compat);
+        self.icmp_validation = self.icmp_validation.or(other.icmp_validation);
+        self.icmp6_validation = self.icmp6_validation.or(other.icmp6_validation);
+        self.signatures_enabled = self.signatures_enabled.or(other.signatures_enabled);
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Root {
+    detection: Option<Detection>,
+    alerts: Option<Alerts>,
+    files: Option<Files>,
+    vars: Option<BTreeMap<String, Spanned<::toml::Value>>>,
+}
+
+type S<T> = Option<Spanned<T>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Detection {
+    danger_levels: S<[u64; 5]>,
+    unique_hosts: S<[u64; 5]>,
+    port_range_scan_threshold: S<u64>,
+    port_range_sweep_threshold: S<u64>,
+    protocol_scan_threshold: S<u64>,
+    min_danger_level: S<u64>,
+    home_net: S<Words>,
+    external_net: S<Words>,
+    ignore_ports: S<Words>,
+    ignore_protocols: S<Words>,
+    ignore_interfaces: S<Words>,
+    ignore_log_prefixes: S<String>,
+    ignore_conntrack_bug_pkts: S<bool>,
+    fw_search_all: S<bool>,
+    fw_msg_search: S<Words>,
+    ipv6: S<bool>,
+    intf_local_nets: S<bool>,
+    persistence: S<bool>,
+    scan_timeout: S<Duration>,
+    check_interval: S<Duration>,
+    max_scan_ip_pairs: S<u64>,
+    expect_tcp_options: S<bool>,
+    max_hops: S<u64>,
+    snort_sid_str: S<String>,
+    psad_compat: S<bool>,
+    icmp_validation: S<bool>,
+    icmp6_validation: S<bool>,
+    signature_matching: S<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Alerts {
+    alert_all: S<bool>,
+    email_alert_danger_level: S<u64>,
+    status_ip_threshold: S<u64>,
+    status_ports_threshold: S<u64>,
+    status_sigs_threshold: S<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Files {
+    signatures: S<String>,
+    auto_dl: S<String>,
+    psad_conf: S<String>,
+}
+
+/// A string or number, as list items are written (`"tcp"`, `47`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Word {
+    Str(String),
+    Int(i64),
+}
+
+impl Word {
+    fn text(&self) -> String {
+        match self {
+            Word::Str(s) => s.clone(),
+            Word::Int(i) => i.to_string(),
+        }
+    }
+}
+
+/// One word or a list of words: `"any"` or `["10.0.0.0/8", "192.0.2.0/24"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Words {
+    One(Word),
+    Many(Vec<Word>),
+}
+
+impl Words {
+    fn items(&self) -> Vec<String> {
+        match self {
+            Words::One(w) => vec![w.text()],
+            Words::Many(v) => v.iter().map(Word::text).collect(),
+        }
+    }
+    /// The psad form: a comma list; an empty list is `NONE`.
+    fn joined(&self) -> String {
+        let items = self.items();
+        if items.is_empty() {
+            "NONE".to_string()
+        } else {
+            items.join(", ")
+        }
+    }
+}
+
+/// Seconds, or a string such as `"90s"`, `"30m"`, `"1h"`, `"1h30m"`, `"2d"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Duration {
+    Secs(u64),
+    Text(String),
+}
+
+/// Parses `"1h30m"`-style durations (units s, m, h, d, w; a bare number is seconds).
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "invalid duration {s:?}: expected seconds or e.g. \"90s\", \"30m\", \"1h30m\", \"2d\""
+        )
+    };
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().map_err(|_| bad());
+    }
+    let mut total: u64 = 0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = rest[digits..].trim_start();
+        let unit = rest.chars().next().ok_or_else(bad)?;
+        let mult = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(bad()),
+        };
+        rest = rest[unit.len_utf8()..].trim_start();
+        total = n
+            .checked_mul(mult)
+            .and_then(|x| total.checked_add(x))
+            .ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// Collects assignments with their TOML origins.
+struct Lowering<'a> {
+    file: &'a str,
+    text: &'a str,
+    out: Vec<Assignment>,
+}
+
+impl Lowering<'_> {
+    fn origin(&self, key: &str, span: std::ops::Range<usize>) -> Origin {
+        Origin {
+            file: self.file.to_string(),
+            line: Some(line_of(self.text, span.start)),
+            key: key.to_string(),
+        }
+    }
+    fn set(&mut self, key: &str, span: std::ops::Range<usize>, var: &str, value: String) {
+        let origin = self.origin(key, span);
+        self.out.push(Assignment {
+            name: var.to_string(),
+            value,
+            origin,
+        });
+    }
+    fn num(&mut self, key: &str, v: &S<u64>, var: &str) {
+        if let Some(v) = v {
+            self.set(key, v.span(), var, v.get_ref().to_string());
+        }
+    }
+    fn flag(&mut self, key: &str, v: &S<bool>, var: &str) {
+        if let Some(v) = v {
+            let yn = if *v.get_ref() { "Y" } else { "N" };
+            self.set(key, v.span(), var, yn.to_string());
+        }
+    }
+    fn text(&mut self, key: &str, v: &S<String>, var: &str) {
+        if let Some(v) = v {
+            self.set(key, v.span(), var, v.get_ref().clone());
+        }
+    }
+    fn words(&mut self, key: &str, v: &S<Words>, var: &str) {
+        if let Some(v) = v {
+            self.set(key, v.span(), var, v.get_ref().joined());
+        }
+    }
+    fn duration(&mut self, key: &str, v: &S<Duration>, var: &str) -> Result<(), ConfigError> {
+        if let Some(v) = v {
+            let secs = match v.get_ref() {
+                Duration::Secs(n) => *n,
+                Duration::Text(t) => parse_duration(t).map_err(|m| {
+                    ConfigError::at(
+                        &self.origin(key, v.span()),
+                        ConfigErrorKind::InvalidValue,
+                        m,
+                    )
+                })?,
+            };
+            self.set(key, v.span(), var, secs.to_string());
+        }
+        Ok(())
+    }
+    fn levels(&mut self, key: &str, v: &S<[u64; 5]>, var: impl Fn(usize) -> String) {
+        if let Some(v) = v {
+            for (i, n) in v.get_ref().iter().enumerate() {
+                self.set(key, v.span(), &var(i + 1), n.to_string());
+            }
+        }
+    }
+}
+
+impl TomlConfig {
+    /// Parses `tripline.toml` text. `file` is only used in messages.
+    ///
+    /// Errors name `file:line`, the key and what is wrong; an unknown key gets the nearest
+    /// valid key as a suggestion.
+    pub fn parse(file: &str, text: &str) -> Result<TomlConfig, ConfigError> {
+        let root: Root = ::toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+        let mut l = Lowering {
+            file,
+            text,
+            out: Vec::new(),
+        };
+        let mut tripline = TriplineSettings::default();
+        if let Some(d) = &root.detection {
+            l.levels("detection.danger-levels", &d.danger_levels, |i| {
+                format!("DANGER_LEVEL{i}")
+            });
+            l.levels("detection.unique-hosts", &d.unique_hosts, |i| {
+                format!("DL{i}_UNIQUE_HOSTS")
+            });
+            l.num(
+                "detection.port-range-scan-threshold",
+                &d.port_range_scan_threshold,
+                "PORT_RANGE_SCAN_THRESHOLD",
+            );
+            l.num(
+                "detection.port-range-sweep-threshold",
+                &d.port_range_sweep_threshold,
+                "PORT_RANGE_SWEEP_THRESHOLD",
+            );
+            l.num(
+                "detection.protocol-scan-threshold",
+                &d.protocol_scan_threshold,
+                "PROTOCOL_SCAN_THRESHOLD",
+            );
+            l.num(
+                "detection.min-danger-level",
+                &d.min_danger_level,
+                "MIN_DANGER_LEVEL",
+            );
+            l.words("detection.home-net", &d.home_net, "HOME_NET");
+            l.words("detection.external-net", &d.external_net, "EXTERNAL_NET");
+            l.words("detection.ignore-ports", &d.ignore_ports, "IGNORE_PORTS");
+            l.words(
+                "detection.ignore-protocols",
+                &d.ignore_protocols,
+                "IGNORE_PROTOCOLS",
+            );
+            l.words(
+                "detection.ignore-interfaces",
+                &d.ignore_interfaces,
+                "IGNORE_INTERFACES",
+            );
+            l.text(
+                "detection.ignore-log-prefixes",
+                &d.ignore_log_prefixes,
+                "IGNORE_LOG_PREFIXES",
+            );
+            l.flag(
+                "detection.ignore-conntrack-bug-pkts",
+                &d.ignore_conntrack_bug_pkts,
+                "IGNORE_CONNTRACK_BUG_PKTS",
+            );
+            l.flag("detection.fw-search-all", &d.fw_search_all, "FW_SEARCH_ALL");
+            if let Some(v) = &d.fw_msg_search {
+                let items = v.get_ref().items();
+                if items.is_empty() {
+                    return Err(ConfigError::at(
+                        &l.origin("detection.fw-msg-search", v.span()),
+                        ConfigErrorKind::InvalidValue,
+                        "must list at least one pattern",
+                    ));
+                }
+                for item in items {
+                    l.set("detection.fw-msg-search", v.span(), "FW_MSG_SEARCH", item);
+                }
+            }
+            l.flag("detection.ipv6", &d.ipv6, "ENABLE_IPV6_DETECTION");
+            l.flag(
+                "detection.intf-local-nets",
+                &d.intf_local_nets,
+                "ENABLE_INTF_LOCAL_NETS",
+            );
+            l.flag(
+                "detection.persistence",
+                &d.persistence,
+                "ENABLE_PERSISTENCE",
+            );
+            l.duration("detection.scan-timeout", &d.scan_timeout, "SCAN_TIMEOUT")?;
+            l.duration(
+                "detection.check-interval",
+                &d.check_interval,
+                "CHECK_INTERVAL",
+            )?;
+            l.num(
+                "detection.max-scan-ip-pairs",
+                &d.max_scan_ip_pairs,
+                "MAX_SCAN_IP_PAIRS",
+            );
+            l.flag(
+                "detection.expect-tcp-options",
+                &d.expect_tcp_options,
+                "EXPECT_TCP_OPTIONS",
+            );
+            l.num("detection.max-hops", &d.max_hops, "MAX_HOPS");
+            l.text("detection.snort-sid-str", &d.snort_sid_str, "SNORT_SID_STR");
+            let b = |v: &S<bool>| v.as_ref().map(|s| *s.get_ref());
+            tripline.psad_compat = b(&d.psad_compat);
+            tripline.icmp_validation = b(&d.icmp_validation);
+            tripline.icmp6_validation = b(&d.icmp6_validation);
+            tripline.signatures_enabled = b(&d.signature_matching);
+        }
+        if let Some(a) = &root.alerts {
+            l.flag("alerts.alert-all", &a.alert_all, "ALERT_ALL");
+            l.num(
+                "alerts.email-alert-danger-level",
+                &a.email_alert_danger_level,
+                "EMAIL_ALERT_DANGER_LEVEL",
+            );
+            l.num(
+                "alerts.status-ip-threshold",
+                &a.status_ip_threshold,
+                "STATUS_IP_THRESHOLD",
+            );
+            l.num(
+                "alerts.status-ports-threshold",
+                &a.status_ports_threshold,
+                "STATUS_PORTS_THRESHOLD",
+            );
+            l.num(
+                "alerts.status-sigs-threshold",
+                &a.status_sigs_threshold,
+                "STATUS_SIGS_THRESHOLD",
+            );
+        }
+        let mut psad_conf = None;
+        if let Some(f) = &root.files {
+            l.text("files.signatures", &f.signatures, "SIGS_FILE");
+            l.text("files.auto-dl", &f.auto_dl, "AUTO_DL_FILE");
+            psad_conf = f.psad_conf.as_ref().map(|p| p.get_ref().clone());
+        }
+        if let Some(v) = &root.vars {
+            lower_vars(&mut l, v)?;
+        }
+        Ok(TomlConfig {
+            file: file.to_string(),
+            assignments: l.out,
+            tripline,
+            psad_conf,
+        })
+    }
+
+    /// The file name given to [`TomlConfig::parse`].
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// `[files] psad-conf`: a psad.conf to import below this file's settings.
+    pub fn psad_conf_path(&self) -> Option<&str> {
+        self.psad_conf.as_deref()
+    }
+}
+
+/// `[vars]`: psad variables by their psad names, plus custom signature variables.
+///
+/// A name that is not a psad variable is accepted as a custom signature variable unless it
+/// is a near miss of a psad name (then it is almost certainly a typo: error with a
+/// suggestion). A psad variable may not be set both here and by a typed key.
+fn lower_vars(
+    l: &mut Lowering<'_>,
+    vars_table: &BTreeMap<String, Spanned<::toml::Value>>,
+) -> Result<(), ConfigError> {
+    for (name, v) in vars_table {
+        let key = format!("vars.{name}");
+        let origin = l.origin(&key, v.span());
+        let valid_name = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !valid_name {
+            return Err(ConfigError::at(
+                &origin,
+                ConfigErrorKind::InvalidValue,
+                "variable names hold only letters, digits and '_' (they are used as $NAME)",
+            ));
+        }
+        if !vars::is_known(name) {
+            if let Some(s) = vars::suggest(name) {
+                let mut e =
+                    ConfigError::at(&origin, ConfigErrorKind::UnknownKey, "not a psad variable");
+                e.suggestion = Some(s.to_string());
+                return Err(e);
+            }
+        }
+        if let Some(prev) = l.out.iter().find(|a| a.name == *name) {
+            return Err(ConfigError::at(
+                &origin,
+                ConfigErrorKind::InvalidValue,
+                format!(
+                    "already set by {} (line {})",
+                    prev.origin.key,
+                    prev.origin.line.unwrap_or(0)
+                ),
+            ));
+        }
+        let scalar = |val: &::toml::Value| -> Option<String> {
+            match val {
+                ::toml::Value::String(s) => Some(s.clone()),
+                ::toml::Value::Integer(i) => Some(i.to_string()),
+                ::toml::Value::Boolean(b) => Some(if *b { "Y" } else { "N" }.to_string()),
+                _ => None,
+            }
+        };
+        let bad_type = || {
+            ConfigError::at(
+                &origin,
+                ConfigErrorKind::Syntax,
+                "expected a string, integer, boolean or a list of those",
+            )
+        };
+        match v.get_ref() {
+            ::toml::Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(scalar)
+                    .collect::<Option<_>>()
+                    .ok_or_else(bad_type)?;
+                if name == "FW_MSG_SEARCH" {
+                    for item in items {
+                        l.set(&key, v.span(), name, item);
+                    }
+                } else {
+                    l.set(&key, v.span(), name, items.join(", "));
+                }
+            }
+            other => {
+                let s = scalar(other).ok_or_else(bad_type)?;
+                l.set(&key, v.span(), name, s);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns a toml/serde error into `file:line: key: message`, with a did-you-mean for
+/// unknown keys.
+fn toml_error(file: &str, text: &str, e: &::toml::de::Error) -> ConfigError {
+    let line = e.span().map(|s| line_of(text, s.start));
+    let message = e.message().trim().to_string();
+    let mut err = ConfigError {
+        file: file.to_string(),
+        line,
+        key: None,
+        kind: ConfigErrorKind::Syntax,
+        message: message.clone(),
+        suggestion: None,
+    };
+    // serde: "unknown field `x`, expected one of `a`, `b`" (or "expected `a`").
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        err.kind = ConfigErrorKind::UnknownKey;
+        if let Some((field, expected)) = rest.split_once('`') {
+            err.key = Some(field.to_string());
+            err.message = "unknown key".to_string();
+            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            err.suggestion =
+                vars::suggest_from(field, candidates.iter().copied()).map(str::to_string);
+            if !candidates.is_empty() {
+                err.message = format!("unknown key (valid keys here: {})", candidates.join(", "));
+            }
+        }
+        return err;
+    }
+    // Otherwise name the key written on that line, if the span points at `key = value`.
+    if let Some(span) = e.span() {
+        let start = text[..span.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |p| p + 1);
+        let line_text = text[start..].split('\n').next().unwrap_or("");
+        if let Some((k, _)) = line_text.split_once('=') {
+            let k = k.trim();
+            if !k.is_empty() && !k.starts_with('#') && !k.starts_with('[') {
+                err.key = Some(k.to_string());
+            }
+        }
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3600"), Ok(3600));
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("1h 30m"), Ok(5400));
+        assert_eq!(parse_duration("2d"), Ok(172_800));
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999w").is_err());
+    }
+
+    #[test]
+    fn spans_give_lines() {
+        let text = "[detection]\n\ndanger-levels = [1, 2, 3, 4, 5]\nhome-net = \"any\"\nscan-timeout = \"2h\"\n";
+        let t = TomlConfig::parse("t.toml", text).unwrap();
+        let dl1 = t
+            .assignments
+            .iter()
+            .find(|a| a.name == "DANGER_LEVEL1")
+            .unwrap();
+        assert_eq!(dl1.origin.line, Some(3));
+        let to = t
+            .assignments
+            .iter()
+            .find(|a| a.name == "SCAN_TIMEOUT")
+            .unwrap();
+        assert_eq!(to.value, "7200");
+        assert_eq!(to.origin.line, Some(5));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_line() {
+        let text = "[detection]\nmin-danger-level = 2\ndanger-level = [1,2,3,4,5]\n";
+        let e = TomlConfig::parse("t.toml", text).unwrap_err();
+        assert_eq!(e.kind, ConfigErrorKind::UnknownKey);
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("danger-level"));
+        assert_eq!(e.suggestion.as_deref(), Some("danger-levels"));
+        let s = e.to_string();
+        assert!(s.starts_with("t.toml:3: danger-level: unknown key"), "{s}");
+        assert!(s.ends_with("(did you mean danger-levels?)"), "{s}");
+    }
+
+    #[test]
+    fn type_errors_name_line_and_key() {
+        let e = TomlConfig::parse("t.toml", "[detection]\nmax-hops = \"twenty\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("max-hops"));
+        let e = TomlConfig::parse("t.toml", "[detection]\ndanger-levels = [1, 2]\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = TomlConfig::parse("t.toml", "[detektion]\n").unwrap_err();
+        assert_eq!(e.suggestion.as_deref(), Some("detection"), "{e}");
+    }
+
+    #[test]
+    fn vars_table() {
+        let text = "[detection]\nhome-net = [\"192.0.2.0/24\"]\n[vars]\nMY_NET = \"10.0.0.0/8\"\nHTTP_PORTS = 8080\n";
+        let t = TomlConfig::parse("t.toml", text).unwrap();
+        assert!(t
+            .assignments
+            .iter()
+            .any(|a| a.name == "MY_NET" && a.value == "10.0.0.0/8"));
+        assert!(t
+            .assignments
+            .iter()
+            .any(|a| a.name == "HTTP_PORTS" && a.value == "8080"));
+        let e = TomlConfig::parse("t.toml", "[vars]\nHTTP_SERVER = \"x\"\n").unwrap_err();
+        assert_eq!(e.suggestion.as_deref(), Some("HTTP_SERVERS"));
+        assert_eq!(e.line, Some(2));
+        let dup = "[detection]\nhome-net = \"any\"\n[vars]\nHOME_NET = \"10.0.0.0/8\"\n";
+        let e = TomlConfig::parse("t.toml", dup).unwrap_err();
+        assert!(
+            e.to_string().contains("already set by detection.home-net"),
+            "{e}"
+        );
+    }
+}
