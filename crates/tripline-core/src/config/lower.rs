@@ -241,6 +241,27 @@ impl ConfigBuilder {
             ));
         }
 
+        // The engine compiles these with the `regex` crate; fail here, with file and line,
+        // rather than at engine start. psad's Perl syntax mostly carries over.
+        if let Some(re) = &cfg.ignore_log_prefixes {
+            check_regex(&origin_of("IGNORE_LOG_PREFIXES"), re)?;
+        }
+        for (i, re) in cfg.fw_msg_search.iter().enumerate() {
+            let origin = match &self.fw_msg_search {
+                Some(list) => list[i].1.clone(),
+                None => origin_of("FW_MSG_SEARCH"),
+            };
+            check_regex(&origin, re)?;
+        }
+        for (enable, var) in [
+            ("ENABLE_CUSTOM_SYSLOG_TS_RE", "CUSTOM_SYSLOG_TS_RE"),
+            ("ENABLE_AUTO_IDS_REGEX", "AUTO_BLOCK_REGEX"),
+        ] {
+            if get(enable) == "Y" {
+                check_regex(&origin_of(var), get(var))?;
+            }
+        }
+
         cross_checks(&vars, &origin_of)?;
 
         let t = &self.tripline;
@@ -425,6 +446,28 @@ fn expand_one(value: &str, vars: &BTreeMap<String, String>) -> Result<String, St
         Ok(()) => Ok(tmp.remove("\u{0}FW_MSG_SEARCH").unwrap_or_default()),
         Err(ExpandError::Undefined { name, .. }) => Err(name),
         Err(_) => Err(String::new()),
+    }
+}
+
+/// A regex the engine will compile with the `regex` crate.
+fn check_regex(origin: &Origin, re: &str) -> Result<(), ConfigError> {
+    match regex::Regex::new(re) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // regex's message draws a caret diagram over several lines; keep the reason.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("error: "))
+                .unwrap_or("does not compile")
+                .to_string();
+            Err(invalid(
+                origin,
+                re,
+                &format!("not a valid regular expression: {why}"),
+            ))
+        }
     }
 }
 

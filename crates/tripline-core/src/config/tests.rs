@@ -202,11 +202,23 @@ fn invalid_values_name_the_key() {
         ("ENABLE_AUTO_IDS Y;\nIPTABLES_BLOCK_METHOD N;", "ENABLE_AUTO_IDS: is Y but both"),
         ("IPT_SYSLOG_FILE /var/log/psad/fwdata;", "test.conf:1: IPT_SYSLOG_FILE: IPT_SYSLOG_FILE and FW_DATA_FILE"),
         ("FW_MSG_SEARCH DROP;\nFW_MSG_SEARCH ;", "test.conf:2: FW_MSG_SEARCH: invalid value"),
+        ("FW_MSG_SEARCH DROP;\nFW_MSG_SEARCH (REJ;", "test.conf:2: FW_MSG_SEARCH: invalid value \"(REJ\": not a valid regular expression: unclosed group"),
+        ("IGNORE_LOG_PREFIXES [x;", "test.conf:1: IGNORE_LOG_PREFIXES: invalid value \"[x\": not a valid regular expression"),
+        ("ENABLE_AUTO_IDS_REGEX Y;\nAUTO_BLOCK_REGEX a)b;", "AUTO_BLOCK_REGEX: invalid value"),
     ];
     for (text, want) in cases {
         let got = err(text);
         assert!(got.contains(want), "{text:?}: got {got:?}, want {want:?}");
     }
+}
+
+#[test]
+fn psad_default_regexes_compile() {
+    // psad's own CUSTOM_SYSLOG_TS_RE (Perl syntax, with `\:`) is accepted when enabled.
+    let c = load("ENABLE_CUSTOM_SYSLOG_TS_RE Y;\nIGNORE_LOG_PREFIXES ^(ALLOW|ACCEPT);\n")
+        .unwrap()
+        .config;
+    assert_eq!(c.ignore_log_prefixes.as_deref(), Some("^(ALLOW|ACCEPT)"));
 }
 
 #[test]
