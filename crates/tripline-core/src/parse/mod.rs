@@ -1,9 +1,26 @@
 //! Line -> `Packet`: syslog/journal headers and kernel LOG fields.
 //!
-//! Owned by the parser work; the public API below is what the rest of the
-//! core and the shell rely on. Parsing never panics and never allocates.
+//! [`parse_line`] auto-detects the line header per line (RFC 3164, ISO 8601
+//! rsyslog / `journalctl -o short-iso`, RFC 5424, dmesg, raw `/dev/kmsg`,
+//! `journalctl -o json`) and then parses the iptables / ip6tables / nftables
+//! LOG body. The journal export format is multi-line, so it has its own
+//! stateful decoder, [`JournalExport`], feeding [`parse_message`].
+//! [`psad_compat_check`] says whether psad 2.4.6 would have accepted a line.
+//! Parsing never panics; apart from JSON input it never allocates.
 
-use crate::packet::{Packet, Timestamp};
+mod compat;
+mod dump;
+mod fields;
+mod header;
+mod journal;
+mod num;
+mod time;
+
+pub use compat::{psad_compat_check, psad_view};
+pub use dump::dump_packet;
+pub use journal::{decode_journal_json, JournalEntry, JournalExport};
+
+use crate::packet::{Header, Packet, Timestamp};
 use std::fmt;
 
 /// Context the caller supplies, since the core reads no clock.
@@ -34,6 +51,21 @@ pub struct ParseError {
     pub reason: ParseErrorKind,
 }
 
+impl ParseError {
+    pub(crate) const fn missing(field: &'static str) -> Self {
+        ParseError {
+            field,
+            reason: ParseErrorKind::Missing,
+        }
+    }
+    pub(crate) const fn invalid(field: &'static str) -> Self {
+        ParseError {
+            field,
+            reason: ParseErrorKind::Invalid,
+        }
+    }
+}
+
 /// Class of a parse error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseErrorKind {
@@ -45,6 +77,12 @@ pub enum ParseErrorKind {
     UnknownProtocol,
     /// Neither IN nor OUT names an interface.
     NoInterface,
+    /// The line is valid but its message cannot be borrowed from it (a JSON
+    /// journal record whose `MESSAGE` is escaped or a byte array): decode it
+    /// with [`decode_journal_json`] and call [`parse_message`].
+    Encoded,
+    /// psad 2.4.6 would reject this line (only from [`psad_compat_check`]).
+    PsadRejects,
 }
 
 impl fmt::Display for ParseError {
@@ -54,6 +92,8 @@ impl fmt::Display for ParseError {
             ParseErrorKind::Invalid => "invalid",
             ParseErrorKind::UnknownProtocol => "unknown protocol in",
             ParseErrorKind::NoInterface => "no interface in",
+            ParseErrorKind::Encoded => "encoded message in",
+            ParseErrorKind::PsadRejects => "psad 2.4.6 rejects",
         };
         write!(f, "{what} field {}", self.field)
     }
@@ -62,9 +102,33 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Parse one log line. `Ok(None)`: not a firewall line (no `IN=`/`OUT=`).
+///
+/// The header format is detected per line; a trailing `\n` / `\r\n` is ignored.
+/// JSON lines whose `MESSAGE` is not a plain string give
+/// [`ParseErrorKind::Encoded`].
 pub fn parse_line<'a>(
-    _line: &'a str,
-    _opts: &ParseOptions,
+    line: &'a str,
+    opts: &ParseOptions,
 ) -> Result<Option<Packet<'a>>, ParseError> {
-    Ok(None)
+    let line = trim_eol(line);
+    if line.as_bytes().first() == Some(&b'{') {
+        return journal::parse_json_line(line);
+    }
+    let (header, msg) = header::split(line, opts);
+    fields::parse_body(msg, header)
+}
+
+/// Parse a kernel message whose header is already known (journal records,
+/// or a shell that framed the line itself). `msg` may still start with a
+/// kernel `[ 1234.567890]` uptime stamp.
+pub fn parse_message<'a>(
+    msg: &'a str,
+    header: Header<'a>,
+) -> Result<Option<Packet<'a>>, ParseError> {
+    fields::parse_body(trim_eol(msg), header)
+}
+
+fn trim_eol(s: &str) -> &str {
+    let s = s.strip_suffix('\n').unwrap_or(s);
+    s.strip_suffix('\r').unwrap_or(s)
 }

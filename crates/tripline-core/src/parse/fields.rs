@@ -1,0 +1,417 @@
+//! The kernel LOG body: everything from the log prefix on, as printed by
+//! `nf_log_syslog` for iptables, ip6tables and nftables (`MAC=` or
+//! `MACSRC=`/`MACDST=`), plus ulogd's identical LOGEMU text.
+//!
+//! One left-to-right pass over space-separated tokens in two phases: the
+//! network phase (interfaces, MAC, IP header, IP options / IPv6 extension
+//! groups) until `PROTO=`, then a per-protocol transport phase. ICMP error
+//! quotes (`[SRC=... ]`) are skipped as a unit so their inner SRC/DST/PROTO
+//! never reach the outer packet. Unknown tokens are ignored; known fields
+//! with bad values are errors naming the field. No allocation.
+
+use super::num::{dec_u16, dec_u32, dec_u8, hex0x_u32, hex0x_u8, hex_u32, ip};
+use super::ParseError;
+use super::ParseErrorKind;
+use crate::packet::{Chain, Header, Icmp, IpFlags, Packet, Proto, Tcp, TcpFlags};
+use memchr::{memchr, memmem};
+use std::net::IpAddr;
+
+/// Space-token cursor over the message.
+struct Cur<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    /// Next token as (start, end) byte offsets.
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let b = self.s.as_bytes();
+        let mut i = self.i;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        if i >= b.len() {
+            self.i = i;
+            return None;
+        }
+        let end = memchr(b' ', &b[i..]).map_or(b.len(), |p| i + p);
+        self.i = end;
+        Some((i, end))
+    }
+
+    /// Skip a `[...]` group starting at byte `open`, nesting aware; returns
+    /// the inner text. An unterminated group runs to the end of the line.
+    fn bracket(&mut self, open: usize) -> &'a str {
+        let b = self.s.as_bytes();
+        let mut depth = 0usize;
+        let mut j = open;
+        while j < b.len() {
+            match b[j] {
+                b'[' => depth += 1,
+                b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.i = j + 1;
+                        return &self.s[open + 1..j];
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        self.i = b.len();
+        &self.s[(open + 1).min(b.len())..]
+    }
+
+    /// After `INCOMPLETE`: skip a following `[n bytes]`, if any.
+    fn skip_incomplete_len(&mut self) {
+        let b = self.s.as_bytes();
+        let mut j = self.i;
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        if b.get(j) == Some(&b'[') {
+            if let Some(p) = memchr(b']', &b[j..]) {
+                self.i = j + p + 1;
+            }
+        }
+    }
+}
+
+#[inline]
+fn num<T>(v: Option<T>, field: &'static str) -> Result<T, ParseError> {
+    v.ok_or(ParseError::invalid(field))
+}
+
+/// Kernel `[ 8085.236687]` stamp at the start of `s`: (µs, rest).
+fn uptime_stamp(s: &str) -> Option<(u64, &str)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'[') {
+        return None;
+    }
+    let close = memchr(b']', b)?;
+    let inner = s[1..close].trim_matches(' ').as_bytes();
+    let dot = memchr(b'.', inner)?;
+    let secs = super::num::dec_u64(&inner[..dot])?;
+    let frac = &inner[dot + 1..];
+    if frac.is_empty() || frac.len() > 9 {
+        return None;
+    }
+    let mut us = super::num::dec_u64(frac)?;
+    for _ in frac.len()..6 {
+        us *= 10;
+    }
+    for _ in 6..frac.len() {
+        us /= 10;
+    }
+    Some((
+        secs.checked_mul(1_000_000)?.checked_add(us)?,
+        &s[close + 1..],
+    ))
+}
+
+/// Protocol named by `PROTO=`.
+fn proto(v: &[u8]) -> Result<Proto, ParseError> {
+    Ok(match v {
+        b"TCP" => Proto::Tcp,
+        b"UDP" => Proto::Udp,
+        b"UDPLITE" => Proto::UdpLite,
+        b"ICMP" => Proto::Icmp,
+        b"ICMPv6" => Proto::Icmp6,
+        b"AH" => Proto::Other(51),
+        b"ESP" => Proto::Other(50),
+        b"SCTP" => Proto::Other(132),
+        b"GRE" => Proto::Other(47),
+        b"IGMP" => Proto::Other(2),
+        b"DCCP" => Proto::Other(33),
+        b"" => return Err(ParseError::invalid("PROTO")),
+        // A number means the logger did not know the protocol for this
+        // family (IPv4 `PROTO=58`), so it is never mapped back to a name.
+        _ => match dec_u8(v) {
+            Some(n) => Proto::Other(n),
+            None if v[0].is_ascii_digit() => return Err(ParseError::invalid("PROTO")),
+            None => {
+                return Err(ParseError {
+                    field: "PROTO",
+                    reason: ParseErrorKind::UnknownProtocol,
+                })
+            }
+        },
+    })
+}
+
+/// Parse the message body (prefix + LOG fields).
+pub(crate) fn parse_body<'a>(
+    msg: &'a str,
+    mut header: Header<'a>,
+) -> Result<Option<Packet<'a>>, ParseError> {
+    let b = msg.as_bytes();
+    let Some(in_pos) = memmem::find(b, b"IN=") else {
+        return Ok(None);
+    };
+    if memmem::find(&b[in_pos..], b"OUT=").is_none() {
+        return Ok(None);
+    }
+
+    let mut prefix = msg[..in_pos].trim_start_matches(' ');
+    if let Some((us, rest)) = uptime_stamp(prefix) {
+        header.uptime_us = header.uptime_us.or(Some(us));
+        prefix = rest;
+    }
+    let prefix = prefix.trim_matches(|c| c == ' ' || c == '\t');
+
+    let mut cur = Cur { s: msg, i: in_pos };
+    let mut in_if = "";
+    let mut out_if: Option<&str> = None;
+    let (mut physin, mut physout, mut mac, mut mac_dst) = ("", "", "", "");
+    let (mut src, mut dst): (Option<IpAddr>, Option<IpAddr>) = (None, None);
+    let mut len: Option<u32> = None;
+    let (mut tos, mut prec, mut ttl) = (0u8, 0u8, 0u8);
+    let mut ip_id: Option<u32> = None;
+    let mut flow_label: Option<u32> = None;
+    let mut ip_flags = IpFlags::default();
+    let mut frag: Option<u16> = None;
+    let mut ip_options = "";
+    let mut ipv6_opt_groups = 0u8;
+    let mut proto_v: Option<Proto> = None;
+
+    // Network phase.
+    while let Some((s, e)) = cur.next() {
+        let tok = &b[s..e];
+        if let Some(eq) = memchr(b'=', tok) {
+            let key = &tok[..eq];
+            let vs = &msg[s + eq + 1..e];
+            let v = vs.as_bytes();
+            match key {
+                b"IN" => in_if = vs,
+                b"OUT" => out_if = Some(vs),
+                b"PHYSIN" => physin = vs,
+                b"PHYSOUT" => physout = vs,
+                b"MAC" | b"MACSRC" => mac = vs,
+                b"MACDST" => mac_dst = vs,
+                b"SRC" => src = Some(num(ip(v), "SRC")?),
+                b"DST" => dst = Some(num(ip(v), "DST")?),
+                b"LEN" => len = Some(num(dec_u32(v), "LEN")?),
+                b"TOS" => tos = num(hex0x_u8(v), "TOS")?,
+                b"PREC" => prec = num(hex0x_u8(v), "PREC")?,
+                b"TTL" => ttl = num(dec_u8(v), "TTL")?,
+                b"ID" => ip_id = Some(num(dec_u32(v), "ID")?),
+                b"TC" => tos = num(dec_u8(v), "TC")?,
+                b"HOPLIMIT" => ttl = num(dec_u8(v), "HOPLIMIT")?,
+                b"FLOWLBL" => flow_label = Some(num(dec_u32(v), "FLOWLBL")?),
+                b"FRAG" => frag = Some(num(dec_u16(v), "FRAG")?),
+                b"PROTO" => {
+                    proto_v = Some(proto(v)?);
+                    break;
+                }
+                _ => {}
+            }
+        } else {
+            match tok {
+                b"CE" => ip_flags.ce = true,
+                b"DF" => ip_flags.df = true,
+                b"MF" => ip_flags.mf = true,
+                // IPv6 fragment header: INCOMPLETE here means "more fragments".
+                b"INCOMPLETE" => ip_flags.mf = true,
+                b"OPT" => {
+                    let save = cur.i;
+                    match cur.next() {
+                        Some((s2, e2)) if &b[s2..e2] == b"(" => {
+                            ipv6_opt_groups = ipv6_opt_groups.saturating_add(1);
+                        }
+                        Some((s2, _)) if b[s2] == b'(' => {
+                            let close = memchr(b')', &b[s2..]).map_or(b.len(), |p| s2 + p);
+                            ip_options = &msg[s2 + 1..close];
+                            cur.i = (close + 1).min(b.len());
+                        }
+                        _ => cur.i = save,
+                    }
+                }
+                _ if tok.starts_with(b"FRAG:") => {
+                    frag = Some(num(dec_u16(&tok[5..]), "FRAG")?);
+                }
+                _ if tok.starts_with(b"ID:") => {
+                    ip_id = Some(num(hex_u32(&tok[3..]), "ID")?);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let chain = match (in_if.is_empty(), out_if) {
+        (_, None) => return Err(ParseError::missing("OUT")),
+        (true, Some("")) => {
+            return Err(ParseError {
+                field: "IN",
+                reason: ParseErrorKind::NoInterface,
+            })
+        }
+        (false, Some("")) => Chain::Input,
+        (false, Some(_)) => Chain::Forward,
+        (true, Some(_)) => Chain::Output,
+    };
+    let out_if = out_if.unwrap_or("");
+    let src = src.ok_or(ParseError::missing("SRC"))?;
+    let dst = dst.ok_or(ParseError::missing("DST"))?;
+    if src.is_ipv4() != dst.is_ipv4() {
+        return Err(ParseError::invalid("DST"));
+    }
+    let proto = proto_v.ok_or(ParseError::missing("PROTO"))?;
+    let len = len.ok_or(ParseError::missing("LEN"))?;
+    if src.is_ipv6() {
+        // ip6tables prints the fragment offset in bytes; keep 8-byte units.
+        frag = frag.map(|f| f / 8);
+    }
+
+    // Transport phase.
+    let mut sport: Option<u16> = None;
+    let mut dport: Option<u16> = None;
+    let mut udp_len: Option<u32> = None;
+    let mut incomplete = false;
+    let (mut uid, mut gid, mut mark) = (None, None, None);
+    let mut tcp = Tcp::default();
+    let mut window: Option<u16> = None;
+    let mut icmp = Icmp::default();
+    let mut icmp_type: Option<u8> = None;
+    let mut icmp_code: Option<u8> = None;
+    let is_tcp = proto == Proto::Tcp;
+    let is_icmp = matches!(proto, Proto::Icmp | Proto::Icmp6);
+
+    while let Some((s, e)) = cur.next() {
+        let tok = &b[s..e];
+        if tok[0] == b'[' {
+            if is_icmp {
+                icmp.embedded = cur.bracket(s).trim_matches(' ');
+            } else {
+                cur.bracket(s);
+            }
+            continue;
+        }
+        if let Some(eq) = memchr(b'=', tok) {
+            let key = &tok[..eq];
+            let vs = &msg[s + eq + 1..e];
+            let v = vs.as_bytes();
+            match key {
+                b"SPT" => sport = Some(num(dec_u16(v), "SPT")?),
+                b"DPT" => dport = Some(num(dec_u16(v), "DPT")?),
+                b"UID" => uid = Some(num(dec_u32(v), "UID")?),
+                b"GID" => gid = Some(num(dec_u32(v), "GID")?),
+                b"MARK" => mark = Some(num(hex0x_u32(v), "MARK")?),
+                _ if is_tcp => match key {
+                    b"SEQ" => tcp.seq = Some(num(dec_u32(v), "SEQ")?),
+                    b"ACK" => tcp.ack = Some(num(dec_u32(v), "ACK")?),
+                    b"WINDOW" => window = Some(num(dec_u16(v), "WINDOW")?),
+                    b"RES" => tcp.res = num(hex0x_u8(v), "RES")?,
+                    b"URGP" => tcp.urgp = num(dec_u16(v), "URGP")?,
+                    _ => {}
+                },
+                _ if is_icmp => match key {
+                    b"TYPE" => icmp_type = Some(num(dec_u8(v), "TYPE")?),
+                    b"CODE" => icmp_code = Some(num(dec_u8(v), "CODE")?),
+                    b"ID" => icmp.id = Some(num(dec_u16(v), "ID")?),
+                    b"SEQ" => icmp.seq = Some(num(dec_u16(v), "SEQ")?),
+                    b"MTU" => icmp.mtu = Some(num(dec_u32(v), "MTU")?),
+                    b"PARAMETER" => icmp.parameter = Some(num(dec_u32(v), "PARAMETER")?),
+                    b"POINTER" => icmp.parameter = Some(num(hex_u32(v), "POINTER")?),
+                    b"GATEWAY" => icmp.gateway = vs,
+                    _ => {}
+                },
+                b"LEN" if matches!(proto, Proto::Udp | Proto::UdpLite) => {
+                    udp_len = Some(num(dec_u32(v), "LEN")?)
+                }
+                _ => {}
+            }
+        } else if tok == b"INCOMPLETE" {
+            incomplete = true;
+            cur.skip_incomplete_len();
+        } else if is_tcp {
+            match tok {
+                b"CWR" => tcp.flags.0 |= TcpFlags::CWR,
+                b"ECE" => tcp.flags.0 |= TcpFlags::ECE,
+                b"URG" => tcp.flags.0 |= TcpFlags::URG,
+                b"ACK" => tcp.flags.0 |= TcpFlags::ACK,
+                b"PSH" => tcp.flags.0 |= TcpFlags::PSH,
+                b"RST" => tcp.flags.0 |= TcpFlags::RST,
+                b"SYN" => tcp.flags.0 |= TcpFlags::SYN,
+                b"FIN" => tcp.flags.0 |= TcpFlags::FIN,
+                b"OPT" => {
+                    let save = cur.i;
+                    match cur.next() {
+                        Some((s2, _)) if b[s2] == b'(' => {
+                            let close = memchr(b')', &b[s2..]).map_or(b.len(), |p| s2 + p);
+                            tcp.options = &msg[s2 + 1..close];
+                            cur.i = (close + 1).min(b.len());
+                        }
+                        _ => cur.i = save,
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // The kernel prints no transport header for non-first fragments or when
+    // the header is cut short (INCOMPLETE); both are valid packets.
+    let headerless = incomplete || frag.unwrap_or(0) != 0;
+    let mut tcp_out = None;
+    let mut icmp_out = None;
+    match proto {
+        Proto::Tcp | Proto::Udp | Proto::UdpLite if !headerless => {
+            dport.ok_or(ParseError::missing("DPT"))?;
+            sport.ok_or(ParseError::missing("SPT"))?;
+            if is_tcp {
+                tcp.window = window.ok_or(ParseError::missing("WINDOW"))?;
+                tcp_out = Some(tcp);
+            }
+        }
+        Proto::Tcp if window.is_some() => {
+            tcp.window = window.unwrap_or(0);
+            tcp_out = Some(tcp);
+        }
+        Proto::Icmp | Proto::Icmp6 => match icmp_type {
+            Some(t) => {
+                icmp.kind = t;
+                icmp.code = icmp_code.ok_or(ParseError::missing("CODE"))?;
+                icmp_out = Some(icmp);
+            }
+            None if !headerless => return Err(ParseError::missing("TYPE")),
+            None => {}
+        },
+        _ => {}
+    }
+
+    Ok(Some(Packet {
+        header,
+        prefix,
+        in_if,
+        out_if,
+        physin,
+        physout,
+        mac,
+        mac_dst,
+        chain,
+        src,
+        dst,
+        len,
+        tos,
+        prec,
+        ttl,
+        ip_id,
+        flow_label,
+        ip_flags,
+        frag,
+        ip_options,
+        ipv6_opt_groups,
+        proto,
+        sport,
+        dport,
+        tcp: tcp_out,
+        udp_len,
+        icmp: icmp_out,
+        incomplete,
+        uid,
+        gid,
+        mark,
+    }))
+}

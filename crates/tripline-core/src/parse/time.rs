@@ -1,0 +1,260 @@
+//! Calendar arithmetic for header timestamps: proleptic Gregorian days
+//! (Howard Hinnant's algorithms), RFC 3164 year inference and ISO 8601
+//! parsing. Pure integer math; the caller supplies "now".
+
+use crate::packet::Timestamp;
+
+const US: i64 = 1_000_000;
+const DAY_US: i64 = 86_400 * US;
+
+/// Days since 1970-01-01 of a civil date.
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Civil date of a day count since 1970-01-01.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Wall-clock fields, validated loosely (the day is checked against 31 only).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Civil {
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub min: u32,
+    pub sec: u32,
+    pub us: u32,
+}
+
+impl Civil {
+    fn valid(&self) -> bool {
+        (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.min < 60
+            && self.sec <= 60
+    }
+
+    /// µs since the epoch of this wall time in `year`, minus `offset_secs`.
+    pub(crate) fn to_ts(self, year: i64, offset_secs: i64) -> Option<Timestamp> {
+        if !self.valid() {
+            return None;
+        }
+        let days = days_from_civil(year, self.month, self.day);
+        let secs = self.hour as i64 * 3600 + self.min as i64 * 60 + self.sec as i64;
+        Some(Timestamp(
+            (days * 86_400 + secs - offset_secs) * US + self.us as i64,
+        ))
+    }
+
+    /// A year-less RFC 3164 stamp: the year of `now` (local time), or the
+    /// year before if that lands more than a day in the future.
+    pub(crate) fn to_ts_yearless(self, now: Timestamp, offset_secs: i64) -> Option<Timestamp> {
+        let local_now = now.0.checked_add(offset_secs * US)?;
+        let (year, _, _) = civil_from_days(local_now.div_euclid(DAY_US));
+        let t = self.to_ts(year, offset_secs)?;
+        if t.0 > now.0.saturating_add(DAY_US) {
+            self.to_ts(year - 1, offset_secs)
+        } else {
+            Some(t)
+        }
+    }
+}
+
+/// Month number of an English three-letter abbreviation.
+#[inline]
+pub(crate) fn month(b: &[u8]) -> Option<u32> {
+    Some(match b {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
+}
+
+#[inline]
+pub(crate) fn two(b: &[u8], i: usize) -> Option<u32> {
+    let hi = b.get(i)?.wrapping_sub(b'0');
+    let lo = b.get(i + 1)?.wrapping_sub(b'0');
+    (hi <= 9 && lo <= 9).then_some(hi as u32 * 10 + lo as u32)
+}
+
+/// `HH:MM:SS[.frac]` at `b[i..]`: the civil time-of-day fields and the index
+/// just past it. Fractions beyond microseconds are truncated.
+pub(crate) fn hms(b: &[u8], i: usize, c: &mut Civil) -> Option<usize> {
+    c.hour = two(b, i)?;
+    (b.get(i + 2) == Some(&b':')).then_some(())?;
+    c.min = two(b, i + 3)?;
+    (b.get(i + 5) == Some(&b':')).then_some(())?;
+    c.sec = two(b, i + 6)?;
+    let mut j = i + 8;
+    c.us = 0;
+    if b.get(j) == Some(&b'.') || b.get(j) == Some(&b',') {
+        j += 1;
+        let start = j;
+        let mut scale = 100_000;
+        while j < b.len() && b[j].is_ascii_digit() {
+            c.us += (b[j] - b'0') as u32 * scale;
+            scale /= 10;
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+    }
+    Some(j)
+}
+
+/// An ISO 8601 / RFC 3339 stamp `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM|±HHMM)`
+/// at the start of `b`, as used by rsyslog, RFC 5424 and `journalctl -o
+/// short-iso`. Returns the time and the length consumed. A missing zone is
+/// read as UTC.
+pub(crate) fn iso8601(b: &[u8]) -> Option<(Timestamp, usize)> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+        return None;
+    }
+    let year = two(b, 0)? as i64 * 100 + two(b, 2)? as i64;
+    let mut c = Civil {
+        month: two(b, 5)?,
+        day: two(b, 8)?,
+        hour: 0,
+        min: 0,
+        sec: 0,
+        us: 0,
+    };
+    let mut j = hms(b, 11, &mut c)?;
+    let offset: i64 = match b.get(j) {
+        Some(b'Z' | b'z') => {
+            j += 1;
+            0
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let h = two(b, j + 1)? as i64;
+            let (m, len) = if b.get(j + 3) == Some(&b':') {
+                (two(b, j + 4)? as i64, 6)
+            } else if let Some(m) = two(b, j + 3) {
+                (m as i64, 5)
+            } else {
+                (0, 3)
+            };
+            j += len;
+            let off = h * 3600 + m * 60;
+            if sign == b'-' {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => 0,
+    };
+    Some((c.to_ts(year, offset)?, j))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.uuuuuuZ` rendering of a timestamp (for dumps).
+pub(crate) fn format_utc(t: Timestamp) -> String {
+    let days = t.0.div_euclid(DAY_US);
+    let rem = t.0.rem_euclid(DAY_US);
+    let (y, m, d) = civil_from_days(days);
+    let secs = rem / US;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        rem % US
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for d in [-800_000i64, -1, 0, 1, 11_016, 20_778, 2_932_896] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn iso() {
+        let (t, n) = iso8601(b"2026-11-21T23:20:40.281720+00:00 fw1").unwrap();
+        assert_eq!(n, 32);
+        assert_eq!(format_utc(t), "2026-11-21T23:20:40.281720Z");
+        let (t2, n2) = iso8601(b"2026-11-22T00:20:40+0100 fw1").unwrap();
+        assert_eq!(n2, 24);
+        assert_eq!(t2.0, t.0 - 281_720);
+        assert!(iso8601(b"2026-13-21T23:20:40Z").is_none());
+    }
+
+    #[test]
+    fn yearless() {
+        let c = Civil {
+            month: 12,
+            day: 31,
+            hour: 23,
+            min: 0,
+            sec: 0,
+            us: 0,
+        };
+        let now = iso8601(b"2027-01-01T00:10:00Z").unwrap().0;
+        assert_eq!(
+            format_utc(c.to_ts_yearless(now, 0).unwrap()),
+            "2026-12-31T23:00:00.000000Z"
+        );
+        let c = Civil {
+            month: 1,
+            day: 1,
+            hour: 0,
+            min: 30,
+            sec: 0,
+            us: 0,
+        };
+        assert_eq!(
+            format_utc(c.to_ts_yearless(now, 0).unwrap()),
+            "2027-01-01T00:30:00.000000Z"
+        );
+        // One hour east of UTC: local 01:30 is 00:30 UTC.
+        let c = Civil {
+            month: 1,
+            day: 1,
+            hour: 1,
+            min: 30,
+            sec: 0,
+            us: 0,
+        };
+        assert_eq!(
+            format_utc(c.to_ts_yearless(now, 3600).unwrap()),
+            "2027-01-01T00:30:00.000000Z"
+        );
+    }
+}
