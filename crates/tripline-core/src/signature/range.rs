@@ -126,7 +126,10 @@ fn num(s: &str) -> Option<i64> {
     }
     let mut v: i64 = 0;
     for b in s.bytes() {
-        v = (v * 10 + i64::from(b - b'0')).min(1 << 60);
+        v = v
+            .saturating_mul(10)
+            .saturating_add(i64::from(b - b'0'))
+            .min(1 << 60);
     }
     Some(v)
 }
