@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use tripline_core::engine::{Engine, LineOutcome};
+use tripline_core::parse::JournalExport;
 use tripline_core::{ParseError, ParseOptions, Timestamp};
 
 /// A line that did not parse, kept for the report.
@@ -64,20 +65,25 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let progress = (!args.no_progress && std::io::stderr().is_terminal() && total_bytes > 32 << 20)
         .then(|| crate::progress::bar(total_bytes));
 
-    let mut totals = LineTotals::default();
-    let mut malformed: Vec<Malformed> = Vec::new();
     let stdout = std::io::stdout();
-    let mut csv = match format {
+    let csv = match format {
         Format::Csv => Some(report::csv::Writer::new(
             args.csv_fields.as_deref(),
             stdout.lock(),
         )?),
         _ => None,
     };
+    let mut tally = Tally {
+        totals: LineTotals::default(),
+        malformed: Vec::new(),
+        keep: args.show_malformed,
+        csv,
+    };
     let mut last_time = Timestamp(0);
     for input in &inputs {
         let name = input.display();
         let reader = input.open()?;
+        let mut journal: Option<JournalExport> = None;
         let res = for_each_line(
             reader,
             |n| {
@@ -86,39 +92,39 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
                 }
             },
             |line_no, line| {
-                totals.lines += 1;
-                let outcome = engine.handle_line(line, &opts, last_time);
-                match outcome {
-                    LineOutcome::NotFirewall => {}
-                    LineOutcome::Malformed(error) => {
-                        totals.firewall_lines += 1;
-                        totals.malformed += 1;
-                        if malformed.len() < args.show_malformed.max(1000) {
-                            malformed.push(Malformed {
-                                file: name.clone(),
-                                line: line_no,
-                                error,
-                                text: line.chars().take(300).collect(),
-                            });
+                tally.totals.lines += 1;
+                // systemd's export format spreads one record over many lines.
+                if line_no == 1 && line.starts_with("__CURSOR=") {
+                    journal = Some(JournalExport::new());
+                }
+                match journal.as_mut() {
+                    Some(j) => {
+                        if let Some(rec) = j.push_line(line) {
+                            let outcome =
+                                engine.handle_message(&rec.message, rec.header, last_time);
+                            tally.record(outcome, &name, line_no, &rec.message, &opts);
                         }
                     }
-                    LineOutcome::Ignored(_) => {
-                        totals.firewall_lines += 1;
-                        totals.ignored += 1;
-                    }
-                    LineOutcome::Accepted => {
-                        totals.firewall_lines += 1;
-                        totals.accepted += 1;
-                        if let Some(w) = csv.as_mut() {
-                            w.write_line(line, &opts);
-                        }
+                    None => {
+                        let outcome = engine.handle_line(line, &opts, last_time);
+                        tally.record(outcome, &name, line_no, line, &opts);
                     }
                 }
                 last_time = engine.now().max(last_time);
             },
         );
         res.with_context(|| format!("error reading {name}"))?;
+        if let Some(rec) = journal.as_mut().and_then(JournalExport::finish) {
+            let outcome = engine.handle_message(&rec.message, rec.header, last_time);
+            tally.record(outcome, &name, tally.totals.lines, &rec.message, &opts);
+        }
     }
+    let Tally {
+        totals,
+        malformed,
+        csv,
+        ..
+    } = tally;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
@@ -152,4 +158,51 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     }
     out.flush()?;
     Ok(0)
+}
+
+/// Counts line outcomes and keeps the first malformed lines.
+struct Tally<W: Write> {
+    totals: LineTotals,
+    malformed: Vec<Malformed>,
+    keep: usize,
+    csv: Option<report::csv::Writer<W>>,
+}
+
+impl<W: Write> Tally<W> {
+    fn record(
+        &mut self,
+        outcome: LineOutcome,
+        file: &str,
+        line_no: u64,
+        line: &str,
+        opts: &ParseOptions,
+    ) {
+        let t = &mut self.totals;
+        match outcome {
+            LineOutcome::NotFirewall => {}
+            LineOutcome::Malformed(error) => {
+                t.firewall_lines += 1;
+                t.malformed += 1;
+                if self.malformed.len() < self.keep {
+                    self.malformed.push(Malformed {
+                        file: file.to_string(),
+                        line: line_no,
+                        error,
+                        text: line.chars().take(300).collect(),
+                    });
+                }
+            }
+            LineOutcome::Ignored(_) => {
+                t.firewall_lines += 1;
+                t.ignored += 1;
+            }
+            LineOutcome::Accepted => {
+                t.firewall_lines += 1;
+                t.accepted += 1;
+                if let Some(w) = self.csv.as_mut() {
+                    w.write_line(line, opts);
+                }
+            }
+        }
+    }
 }

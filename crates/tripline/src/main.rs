@@ -16,6 +16,15 @@ fn main() {
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
+        // `tripline analyze ... | head` is normal use, not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            0
+        }
         Err(e) => {
             eprintln!("tripline: error: {}", term::clean(&format!("{e:#}")));
             2
@@ -29,7 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Config(ConfigCommand::Dump(args)) => {
             let loaded = settings::load(&args)?;
-            print!("{:#?}", loaded.config);
+            print!("{}", loaded.config.dump());
             Ok(0)
         }
         Command::Config(ConfigCommand::Check(args)) => {

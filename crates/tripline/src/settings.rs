@@ -1,11 +1,20 @@
 //! Turning command-line configuration arguments into a validated `Config`
-//! and the `Rules` (signatures, ICMP tables). The only place that reads
-//! configuration files.
+//! and the `Rules` (signatures, ICMP tables, fwsnort rules). The only place
+//! that reads configuration files.
+//!
+//! Without any configuration file Tripline uses psad's defaults and its own
+//! built-in signature and ICMP tables. With `--psad-conf` (or a TOML file
+//! that names a psad.conf) it reads the files that psad.conf points to
+//! (`SIGS_FILE`, `AUTO_DL_FILE`, `ICMP_TYPES_FILE`, ...), as psad does.
 
 use crate::cli::ConfigArgs;
 use anyhow::{Context, Result};
+use std::net::ToSocketAddrs;
 use std::path::Path;
+use tripline_core::config::{AutoDl, ConfigBuilder, TomlConfig};
 use tripline_core::engine::Rules;
+use tripline_core::icmp::IcmpTypes;
+use tripline_core::signature::{Classification, RuleDl, SigParseOptions, SignatureSet, SnortRules};
 use tripline_core::{Config, Timestamp};
 
 /// A loaded configuration.
@@ -26,14 +35,45 @@ pub fn wall_clock() -> Timestamp {
     Timestamp(d.as_micros() as i64)
 }
 
-pub(crate) fn read(path: &Path) -> Result<String> {
+fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn read_optional(path: &str) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {path}")),
+    }
 }
 
 /// Load everything `args` names.
 pub fn load(args: &ConfigArgs) -> Result<Loaded> {
-    let mut config = Config::default();
-    let warnings = Vec::new();
+    let mut builder = ConfigBuilder::new();
+    let mut psad_files = false;
+    let mut toml_files: Vec<&str> = Vec::new();
+    let toml;
+    if let Some(p) = &args.config {
+        toml = TomlConfig::parse(&p.display().to_string(), &read(p)?)?;
+        builder.add_toml(&toml);
+        if toml.sets("SIGS_FILE") {
+            toml_files.push("SIGS_FILE");
+        }
+        if toml.sets("AUTO_DL_FILE") {
+            toml_files.push("AUTO_DL_FILE");
+        }
+        if let Some(pc) = toml.psad_conf_path() {
+            builder.add_psad_conf(pc, &read(Path::new(pc))?)?;
+            psad_files = true;
+        }
+    }
+    if let Some(p) = &args.psad_conf {
+        builder.add_psad_conf(&p.display().to_string(), &read(p)?)?;
+        psad_files = true;
+    }
+    let built = builder.build()?;
+    let mut config = built.config;
+    let mut warnings: Vec<String> = built.warnings.iter().map(ToString::to_string).collect();
     config.psad_compat |= args.psad_compat;
     if args.no_signatures {
         config.signatures_enabled = false;
@@ -42,7 +82,117 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded> {
         config.icmp_validation = false;
         config.icmp6_validation = false;
     }
-    let rules = Rules::default();
+    let uses = |var: &str| psad_files || toml_files.contains(&var);
+
+    // Signatures: an explicit file, psad's when configured, else our own set.
+    let vars = |name: &str| config.vars.get(name).cloned();
+    let classification = match config.var("SNORT_RULES_DIR") {
+        Some(dir) if psad_files => read_optional(&format!("{dir}/classification.config"))?
+            .map(|t| Classification::parse(&t)),
+        _ => None,
+    };
+    let sig_opts = SigParseOptions {
+        strict: config.var_bool("ENABLE_SNORT_SIG_STRICT").unwrap_or(true),
+        classification: classification.as_ref(),
+        ip_options: None,
+    };
+    let sig_path = match &args.signatures {
+        Some(p) => Some(p.display().to_string()),
+        None if uses("SIGS_FILE") => Some(config.sigs_file().to_string()),
+        None => None,
+    };
+    let mut signatures = match &sig_path {
+        Some(p) => SignatureSet::parse_with(&read(Path::new(p))?, p, &vars, &sig_opts)?,
+        None => SignatureSet::builtin_with(&vars),
+    };
+    warnings.extend(signatures.warnings.iter().map(ToString::to_string));
+    let mut rule_dl = RuleDl::default();
+    if psad_files {
+        if let Some(path) = config.var("SNORT_RULE_DL_FILE") {
+            if let Some(t) = read_optional(path)? {
+                rule_dl = RuleDl::parse(&t);
+                signatures.apply_rule_dl(&rule_dl);
+            }
+        }
+    }
+
+    // ICMP tables.
+    let (icmp4, icmp6) = if psad_files {
+        let load = |var: &str, builtin: fn() -> IcmpTypes| -> Result<IcmpTypes> {
+            match config.var(var) {
+                Some(path) => match read_optional(path)? {
+                    Some(t) => Ok(IcmpTypes::parse(&t, path)?),
+                    None => Ok(builtin()),
+                },
+                None => Ok(builtin()),
+            }
+        };
+        (
+            load("ICMP_TYPES_FILE", IcmpTypes::builtin_v4)?,
+            load("ICMP6_TYPES_FILE", IcmpTypes::builtin_v6)?,
+        )
+    } else {
+        (IcmpTypes::builtin_v4(), IcmpTypes::builtin_v6())
+    };
+
+    // fwsnort: the snort rules its SIDs refer to.
+    let mut fwsnort = SnortRules::default();
+    if psad_files {
+        for var in ["SNORT_RULES_DIR", "FWSNORT_RULES_DIR"] {
+            let Some(dir) = config.var(var) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "rules"))
+                .collect();
+            files.sort();
+            for f in files {
+                fwsnort.add(&read(&f)?);
+            }
+        }
+    }
+
+    // auto_dl.
+    let auto_dl_path = match &args.auto_dl {
+        Some(p) => Some(p.display().to_string()),
+        None if uses("AUTO_DL_FILE") => Some(config.auto_dl_file().to_string()),
+        None => None,
+    };
+    if let Some(path) = auto_dl_path {
+        let text = if args.auto_dl.is_some() {
+            Some(read(Path::new(&path))?)
+        } else {
+            read_optional(&path)?
+        };
+        if let Some(text) = text {
+            let parsed = AutoDl::parse(&path, &text);
+            warnings.extend(parsed.warnings.iter().map(ToString::to_string));
+            let mut table = parsed.table;
+            for host in &parsed.unresolved {
+                match (host.name.as_str(), 0).to_socket_addrs() {
+                    Ok(addrs) => {
+                        let ips: Vec<_> = addrs.map(|a| a.ip()).collect();
+                        table.add_resolved(host, &ips);
+                    }
+                    Err(e) => warnings.push(format!(
+                        "{}:{}: cannot resolve {:?}: {e}",
+                        host.file, host.line, host.name
+                    )),
+                }
+            }
+            config.auto_dl = table;
+        }
+    }
+
+    let rules = Rules {
+        signatures,
+        icmp4,
+        icmp6,
+        fwsnort,
+        rule_dl,
+    };
     Ok(Loaded {
         config,
         rules,

@@ -21,8 +21,11 @@ mod view;
 
 use crate::config::Config;
 use crate::icmp::{IcmpCheck, IcmpTypes};
+use crate::packet::Header;
 use crate::packet::{Chain, Packet, Proto, Timestamp};
-use crate::parse::{parse_line, ParseError, ParseOptions};
+use crate::parse::{
+    parse_line, parse_message, psad_compat_check, psad_view, ParseError, ParseOptions,
+};
 use crate::signature::{fwsnort_tag, RuleDl, SignatureSet, SnortRules};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -278,11 +281,43 @@ impl Engine {
         opts: &ParseOptions,
         fallback: Timestamp,
     ) -> LineOutcome {
-        let pkt = match parse_line(line, opts) {
+        let parsed = parse_line(line, opts);
+        self.handle_parsed(line, parsed, fallback)
+    }
+
+    /// Feed a kernel message whose header is already known (journal records).
+    pub fn handle_message(
+        &mut self,
+        msg: &str,
+        header: Header<'_>,
+        fallback: Timestamp,
+    ) -> LineOutcome {
+        let parsed = parse_message(msg, header);
+        self.handle_parsed(msg, parsed, fallback)
+    }
+
+    fn handle_parsed(
+        &mut self,
+        line: &str,
+        parsed: Result<Option<Packet<'_>>, ParseError>,
+        fallback: Timestamp,
+    ) -> LineOutcome {
+        let mut pkt = match parsed {
             Ok(Some(p)) => p,
             Ok(None) => return LineOutcome::NotFirewall,
             Err(e) => return LineOutcome::Malformed(e),
         };
+        if self.config.psad_compat {
+            // psad 2.4.6 rejects more lines and reads some fields differently.
+            if let Err(e) = psad_compat_check(line, &pkt) {
+                return LineOutcome::Malformed(e);
+            }
+            // psad's prefix and DF bit; ICMP id/seq stay as logged because the
+            // signature matcher applies psad's capture shift itself in compat mode.
+            let view = psad_view(line, &pkt);
+            pkt.prefix = view.prefix;
+            pkt.ip_flags = view.ip_flags;
+        }
         if !self.config.fw_search_all && !self.search_matches(line, &pkt) {
             return self.ignore(IgnoreReason::NoSearchMatch);
         }

@@ -33,8 +33,12 @@ pub struct Report {
     pub sources: Vec<SourceReport>,
     /// Most scanned ports per protocol.
     pub top_ports: TopPorts,
-    /// Most matched signatures.
+    /// Every matched signature, most matched first (the text report shows the
+    /// first `STATUS_SIGS_THRESHOLD`).
     pub top_signatures: Vec<TopSignature>,
+    /// How many signatures the text report shows (`STATUS_SIGS_THRESHOLD`).
+    #[serde(skip)]
+    pub sigs_shown: usize,
     /// Packets per log prefix.
     pub prefixes: Vec<Counted>,
     /// Packets per protocol.
@@ -403,7 +407,6 @@ impl Report {
             })
             .collect();
         top_signatures.sort_by(|a, b| b.count.cmp(&a.count).then(a.sid.cmp(&b.sid)));
-        top_signatures.truncate(cfg.status_sigs_threshold as usize);
         let mut prefixes: Vec<Counted> = engine
             .prefix_counts()
             .map(|(p, c)| Counted {
@@ -450,6 +453,7 @@ impl Report {
             sources,
             top_ports,
             top_signatures,
+            sigs_shown: cfg.status_sigs_threshold as usize,
             prefixes,
             protocols,
             total_destinations,

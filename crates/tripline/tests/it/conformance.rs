@@ -70,7 +70,14 @@ fn from_tripline(report: &Value) -> BTreeMap<IpAddr, Src> {
                 );
             }
             let set: &mut BTreeSet<u64> = sids.entry(dst).or_default();
-            for sig in d["signatures"].as_array().unwrap() {
+            // psad's IP detail lists tcp/udp/icmp rules only; `ip` rules are
+            // compared through the top-signature counts below.
+            for sig in d["signatures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["proto"] != "ip")
+            {
                 set.insert(sig["sid"].as_u64().unwrap());
             }
         }
@@ -106,13 +113,30 @@ fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) -> usize 
             .unwrap();
     let psad = from_psad(&summary);
     let conf = dir.path().join("psad.conf");
-    let ours = from_tripline(&analyze_json(&[
+    let report = analyze_json(&[
         "--psad-compat",
         "--psad-conf",
         conf.to_str().unwrap(),
         log.to_str().unwrap(),
-    ]));
+    ]);
+    let ours = from_tripline(&report);
     let mut diffs = Vec::new();
+    // Signature match counts, `ip` rules included.
+    let our_sigs: BTreeMap<u64, u64> = report["top_signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["sid"].as_u64().unwrap(), s["count"].as_u64().unwrap()))
+        .collect();
+    for s in summary["top_signatures"].as_array().unwrap() {
+        let (sid, count) = (s["sid"].as_u64().unwrap(), s["count"].as_u64().unwrap());
+        if our_sigs.get(&sid) != Some(&count) {
+            diffs.push(format!(
+                "signature {sid}: psad {count} matches, tripline {:?}",
+                our_sigs.get(&sid)
+            ));
+        }
+    }
     for (src, p) in &psad {
         match ours.get(src) {
             None => diffs.push(format!(

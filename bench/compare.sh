@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench/compare.sh: tripline analyze vs Debian's psad -A, side by side, in one run.
+#
+#   bench/compare.sh [LINES] [PSAD_LINES]      (defaults: 1000000 and 20000)
+#
+# Makes a LINES-line realistic log from the real corpus with ../shared/lab/mkbig.py
+# (cached in $BIG_DIR), builds tripline in release mode, then times on one core
+# (taskset -c 0):
+#   tripline analyze FILE            (whole file, default mode and --psad-compat)
+#   psad -A -m SLICE                 (the first PSAD_LINES lines: psad is slow)
+# and prints lines/s of each, the ratio, and peak RSS, with the exact commands.
+set -Eeuo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${TRIPLINE_SHARED:-$ROOT/../shared}
+N=${1:-1000000}
+PN=${2:-20000}
+BIG_DIR=${BIG_DIR:-/tmp/tripline-bench}
+mkdir -p "$BIG_DIR"
+BIG=$BIG_DIR/big-$N.log
+SLICE=$BIG_DIR/slice-$PN.log
+[[ -s $BIG ]] || python3 "$SHARED/lab/mkbig.py" -n "$N" -o "$BIG" "$SHARED/corpus/dev" >&2
+head -n "$PN" "$BIG" > "$SLICE"
+(cd "$ROOT" && cargo build --release -q -p tripline)
+TL=$ROOT/target/release/tripline
+
+# run LABEL LINES CMD... : prints "LABEL lines wall_s lines/s rss_mb"
+run() {
+    local label=$1 lines=$2; shift 2
+    local t; t=$(mktemp)
+    /usr/bin/time -f '%e %M' -o "$t" taskset -c 0 "$@" > /dev/null
+    read -r wall rss < "$t"; rm -f "$t"
+    python3 - "$label" "$lines" "$wall" "$rss" <<'PY'
+import sys
+label, lines, wall, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+rate = lines / max(wall, 1e-3)
+print(f"{label:<34} {lines:>9} lines {wall:>8.2f} s {rate:>12,.0f} lines/s {rss/1024:>8.1f} MB")
+PY
+}
+
+echo "# $(date -u +%FT%TZ)  $(nproc) vCPU, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
+echo "# tripline: $TL analyze FILE  |  psad: psad -A -m SLICE --no-whois --no-rdns (tests/psad/run-psad.sh)"
+TFILE=$(mktemp); PFILE=$(mktemp)
+{
+    run "tripline analyze (default)" "$N" "$TL" analyze --no-progress "$BIG"
+    run "tripline analyze --psad-compat" "$N" "$TL" analyze --no-progress --psad-compat "$BIG"
+    run "tripline analyze --json" "$N" "$TL" analyze --no-progress --json "$BIG"
+    run "tripline analyze (psad's slice)" "$PN" "$TL" analyze --no-progress "$SLICE"
+} | tee "$TFILE"
+PD=$(mktemp -d)
+start=$(date +%s.%N)
+taskset -c 0 "$ROOT/tests/psad/run-psad.sh" "$SLICE" "$PD" > /dev/null
+end=$(date +%s.%N)
+python3 - "$PN" "$start" "$end" <<'PY' | tee "$PFILE"
+import sys
+n, s, e = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+print(f"{'psad -A (slice)':<34} {n:>9} lines {e-s:>8.2f} s {n/(e-s):>12,.0f} lines/s")
+PY
+rm -rf "$PD"
+python3 - "$TFILE" "$PFILE" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read().splitlines()
+p = open(sys.argv[2]).read()
+rate = lambda line: float(re.search(r"([\d,]+) lines/s", line).group(1).replace(",", ""))
+psad = rate(p)
+print(f"ratio tripline/psad (default, whole file vs slice): {rate(t[0]) / psad:,.0f}x")
+print(f"ratio tripline/psad (same slice, includes process start): {rate(t[3]) / psad:,.0f}x")
+PY
+rm -f "$TFILE" "$PFILE"
