@@ -427,11 +427,6 @@ impl TomlConfig {
     pub fn psad_conf_path(&self) -> Option<&str> {
         self.psad_conf.as_deref()
     }
-
-    /// True when this file sets the psad variable `name` (e.g. `SIGS_FILE` via `[files]`).
-    pub fn sets(&self, name: &str) -> bool {
-        self.assignments.iter().any(|a| a.name == name)
-    }
 }
 
 /// `[vars]`: psad variables by their psad names, plus custom signature variables.

@@ -496,19 +496,18 @@ pub(crate) fn expand(
     vars: &mut std::collections::BTreeMap<String, String>,
 ) -> Result<(), ExpandError> {
     for _pass in 1..MAX_EXPANSION_PASSES {
-        let mut changed = false;
-        let names: Vec<String> = vars.keys().cloned().collect();
-        for var in names {
-            let value = &vars[&var];
-            if first_ref(value).is_none() {
-                continue;
-            }
-            let new = substitute(value, &var, vars)?;
-            vars.insert(var, new);
-            changed = true;
-        }
-        if !changed {
+        // Only the values that still hold a reference need work.
+        let pending: Vec<String> = vars
+            .iter()
+            .filter(|(_, v)| first_ref(v).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if pending.is_empty() {
             return Ok(());
+        }
+        for var in pending {
+            let new = substitute(&vars[&var], &var, vars)?;
+            vars.insert(var, new);
         }
     }
     // The passes ran out: whatever still holds a reference is part of a cycle.
@@ -519,7 +518,7 @@ pub(crate) fn expand(
 }
 
 /// `value` (of variable `var`) with each `$NAME` replaced by the current value of `NAME`.
-fn substitute(
+pub(crate) fn substitute(
     value: &str,
     var: &str,
     vars: &std::collections::BTreeMap<String, String>,
@@ -562,18 +561,27 @@ fn substitute(
 }
 
 /// psad's defaults, expanded: the variables a `Config` has without any psad.conf.
+///
+/// Computed once per process (the table is fixed) and cloned, since every
+/// `Config::default()` needs it.
 pub(crate) fn default_vars() -> std::collections::BTreeMap<String, String> {
-    let mut vars: std::collections::BTreeMap<String, String> = PSAD_DEFAULTS
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    // The defaults are a fixed table whose references all resolve (tested below); if that
-    // ever broke we would rather keep the raw values than panic.
-    let raw = vars.clone();
-    if expand(&mut vars).is_err() {
-        return raw;
-    }
-    vars
+    static DEFAULTS: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =
+        std::sync::OnceLock::new();
+    DEFAULTS
+        .get_or_init(|| {
+            let mut vars: std::collections::BTreeMap<String, String> = PSAD_DEFAULTS
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            // The table's references all resolve (tested below); if that ever broke we
+            // would rather keep the raw values than panic.
+            let raw = vars.clone();
+            if expand(&mut vars).is_err() {
+                return raw;
+            }
+            vars
+        })
+        .clone()
 }
 
 #[cfg(test)]
