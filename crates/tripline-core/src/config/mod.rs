@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 pub use auto_dl::{AutoDl, AutoDlParsed, UnresolvedHost};
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
 pub use lower::{ConfigBuilder, Loaded};
+pub use psad_conf::PsadConf;
 pub use toml::TomlConfig;
 
 /// A `tcp/N-M` / `udp/N` port range from `IGNORE_PORTS`.

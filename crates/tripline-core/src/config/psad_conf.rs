@@ -115,6 +115,11 @@ impl PsadConf {
             .map(|a| a.value.as_str())
     }
 
+    /// True if this file defines `name`.
+    pub fn sets(&self, name: &str) -> bool {
+        self.assignments.iter().any(|a| a.name == name)
+    }
+
     /// Every `(name, raw value, line)` in file order, duplicates included.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str, u32)> {
         self.assignments.iter().map(|a| {

@@ -423,6 +423,12 @@ impl TomlConfig {
         &self.file
     }
 
+    /// True if this file sets the psad variable `var` (by a typed key or in `[vars]`),
+    /// e.g. `sets("SIGS_FILE")` for `[files] signatures`.
+    pub fn sets(&self, var: &str) -> bool {
+        self.assignments.iter().any(|a| a.name == var)
+    }
+
     /// `[files] psad-conf`: a psad.conf to import below this file's settings.
     pub fn psad_conf_path(&self) -> Option<&str> {
         self.psad_conf.as_deref()
