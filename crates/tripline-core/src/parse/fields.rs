@@ -22,10 +22,23 @@ struct Cur<'a> {
     i: usize,
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `w` equal to `c` get their high bit set; the lowest set bit is
+/// exact (higher ones may be false positives, which we never look at).
+#[inline]
+fn eq_mask(w: u64, c: u8) -> u64 {
+    let x = w ^ (LO * c as u64);
+    x.wrapping_sub(LO) & !x & HI
+}
+
 impl<'a> Cur<'a> {
-    /// Next token as (start, end) byte offsets.
+    /// Next token as (start, offset of its first `=` if any, end). Scans
+    /// eight bytes at a time for the space and the `=` together: this loop
+    /// is most of the parser's time.
     #[inline]
-    fn next(&mut self) -> Option<(usize, usize)> {
+    fn next(&mut self) -> Option<(usize, Option<usize>, usize)> {
         let b = self.s.as_bytes();
         let mut i = self.i;
         while i < b.len() && b[i] == b' ' {
@@ -35,9 +48,41 @@ impl<'a> Cur<'a> {
             self.i = i;
             return None;
         }
-        let end = memchr(b' ', &b[i..]).map_or(b.len(), |p| i + p);
-        self.i = end;
-        Some((i, end))
+        let mut j = i;
+        let mut eq = None;
+        while j + 8 <= b.len() {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[j..j + 8]);
+            let w = u64::from_le_bytes(a);
+            let sp = eq_mask(w, b' ');
+            let sp_at = if sp == 0 {
+                8
+            } else {
+                sp.trailing_zeros() as usize / 8
+            };
+            if eq.is_none() {
+                let e = eq_mask(w, b'=');
+                if e != 0 {
+                    let k = e.trailing_zeros() as usize / 8;
+                    if k < sp_at {
+                        eq = Some(j + k - i);
+                    }
+                }
+            }
+            if sp_at < 8 {
+                self.i = j + sp_at;
+                return Some((i, eq, j + sp_at));
+            }
+            j += 8;
+        }
+        while j < b.len() && b[j] != b' ' {
+            if b[j] == b'=' && eq.is_none() {
+                eq = Some(j - i);
+            }
+            j += 1;
+        }
+        self.i = j;
+        Some((i, eq, j))
     }
 
     /// Skip a `[...]` group starting at byte `open`, nesting aware; returns
@@ -144,15 +189,36 @@ fn proto(v: &[u8]) -> Result<Proto, ParseError> {
 /// Parse the message body (prefix + LOG fields).
 pub(crate) fn parse_body<'a>(
     msg: &'a str,
-    mut header: Header<'a>,
+    header: Header<'a>,
 ) -> Result<Option<Packet<'a>>, ParseError> {
     let b = msg.as_bytes();
-    let Some(in_pos) = memmem::find(b, b"IN=") else {
+    let Some(in_pos) = find_in(b) else {
         return Ok(None);
     };
-    if memmem::find(&b[in_pos..], b"OUT=").is_none() {
-        return Ok(None);
+    match parse_fields(msg, header, in_pos) {
+        Ok(p) => Ok(Some(p)),
+        // Only a line with `OUT=` after `IN=` is a firewall line; checking
+        // that here keeps a second search off the happy path.
+        Err(_) if memmem::find(&b[in_pos..], b"OUT=").is_none() => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// Offset of the first `IN=`. Scanning for `=` is faster than a substring
+/// search: in a LOG line the first `=` is usually that of `IN=` itself.
+#[inline]
+fn find_in(b: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'=', b)
+        .find(|&i| i >= 2 && &b[i - 2..i] == b"IN")
+        .map(|i| i - 2)
+}
+
+fn parse_fields<'a>(
+    msg: &'a str,
+    mut header: Header<'a>,
+    in_pos: usize,
+) -> Result<Packet<'a>, ParseError> {
+    let b = msg.as_bytes();
 
     let mut prefix = msg[..in_pos].trim_start_matches(' ');
     if let Some((us, rest)) = uptime_stamp(prefix) {
@@ -177,9 +243,9 @@ pub(crate) fn parse_body<'a>(
     let mut proto_v: Option<Proto> = None;
 
     // Network phase.
-    while let Some((s, e)) = cur.next() {
+    while let Some((s, eq, e)) = cur.next() {
         let tok = &b[s..e];
-        if let Some(eq) = memchr(b'=', tok) {
+        if let Some(eq) = eq {
             let key = &tok[..eq];
             let vs = &msg[s + eq + 1..e];
             let v = vs.as_bytes();
@@ -217,10 +283,10 @@ pub(crate) fn parse_body<'a>(
                 b"OPT" => {
                     let save = cur.i;
                     match cur.next() {
-                        Some((s2, e2)) if &b[s2..e2] == b"(" => {
+                        Some((s2, _, e2)) if &b[s2..e2] == b"(" => {
                             ipv6_opt_groups = ipv6_opt_groups.saturating_add(1);
                         }
-                        Some((s2, _)) if b[s2] == b'(' => {
+                        Some((s2, _, _)) if b[s2] == b'(' => {
                             let close = memchr(b')', &b[s2..]).map_or(b.len(), |p| s2 + p);
                             ip_options = &msg[s2 + 1..close];
                             cur.i = (close + 1).min(b.len());
@@ -278,7 +344,7 @@ pub(crate) fn parse_body<'a>(
     let is_tcp = proto == Proto::Tcp;
     let is_icmp = matches!(proto, Proto::Icmp | Proto::Icmp6);
 
-    while let Some((s, e)) = cur.next() {
+    while let Some((s, eq, e)) = cur.next() {
         let tok = &b[s..e];
         if tok[0] == b'[' {
             if is_icmp {
@@ -288,7 +354,7 @@ pub(crate) fn parse_body<'a>(
             }
             continue;
         }
-        if let Some(eq) = memchr(b'=', tok) {
+        if let Some(eq) = eq {
             let key = &tok[..eq];
             let vs = &msg[s + eq + 1..e];
             let v = vs.as_bytes();
@@ -338,7 +404,7 @@ pub(crate) fn parse_body<'a>(
                 b"OPT" => {
                     let save = cur.i;
                     match cur.next() {
-                        Some((s2, _)) if b[s2] == b'(' => {
+                        Some((s2, _, _)) if b[s2] == b'(' => {
                             let close = memchr(b')', &b[s2..]).map_or(b.len(), |p| s2 + p);
                             tcp.options = &msg[s2 + 1..close];
                             cur.i = (close + 1).min(b.len());
@@ -381,7 +447,7 @@ pub(crate) fn parse_body<'a>(
         _ => {}
     }
 
-    Ok(Some(Packet {
+    Ok(Packet {
         header,
         prefix,
         in_if,
@@ -413,5 +479,5 @@ pub(crate) fn parse_body<'a>(
         uid,
         gid,
         mark,
-    }))
+    })
 }

@@ -11,7 +11,16 @@ pub(crate) fn dec_u64(s: &[u8]) -> Option<u64> {
         return None;
     }
     let mut v: u64 = 0;
-    for &b in s {
+    // Up to 19 digits cannot overflow a u64: only the 20th needs checks.
+    let (head, tail) = s.split_at(s.len().min(19));
+    for &b in head {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    for &b in tail {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
             return None;
@@ -143,7 +152,8 @@ pub(crate) fn ipv6(s: &[u8]) -> Option<Ipv6Addr> {
 /// An address of either family: a `:` means IPv6.
 #[inline]
 pub(crate) fn ip(s: &[u8]) -> Option<IpAddr> {
-    if s.contains(&b':') {
+    // IPv4 has a `.` within its first four bytes, IPv6 a `:` within five.
+    if s.iter().take(5).any(|&c| c == b':') {
         ipv6(s).map(IpAddr::V6)
     } else {
         ipv4(s).map(IpAddr::V4)
