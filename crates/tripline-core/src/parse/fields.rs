@@ -187,6 +187,7 @@ fn proto(v: &[u8]) -> Result<Proto, ParseError> {
 }
 
 /// Parse the message body (prefix + LOG fields).
+#[inline]
 pub(crate) fn parse_body<'a>(
     msg: &'a str,
     header: Header<'a>,
@@ -227,6 +228,15 @@ fn parse_fields<'a>(
     }
     let prefix = prefix.trim_matches(|c| c == ' ' || c == '\t');
 
+    #[cfg(test)]
+    let fast_on = !SLOW.with(|s| s.get());
+    #[cfg(not(test))]
+    let fast_on = true;
+    if fast_on {
+        if let Some(p) = fast::ipv4_tcp(msg, in_pos, header, prefix) {
+            return Ok(p);
+        }
+    }
     let mut cur = Cur { s: msg, i: in_pos };
     let mut in_if = "";
     let mut out_if: Option<&str> = None;
@@ -480,4 +490,250 @@ fn parse_fields<'a>(
         gid,
         mark,
     })
+}
+
+/// Fast path for the commonest line shape: an IPv4 TCP line in exactly the
+/// kernel's field order (iptables `MAC=` or nftables `MACSRC=`). It reads
+/// each expected key with one prefix compare and parses its value in the
+/// same pass. Any surprise returns `None` and the general token parser
+/// starts over, so this only ever changes speed (the `fast_path_agrees`
+/// test checks that on real lines).
+mod fast {
+    use super::{chain_of, Header, IpFlags, Packet, Proto, Tcp, TcpFlags};
+    use std::net::IpAddr;
+
+    struct Seq<'a> {
+        s: &'a str,
+        i: usize,
+    }
+
+    impl<'a> Seq<'a> {
+        #[inline(always)]
+        fn lit(&mut self, k: &[u8]) -> bool {
+            let hit = self.s.as_bytes()[self.i..].starts_with(k);
+            if hit {
+                self.i += k.len();
+            }
+            hit
+        }
+
+        /// Up to the next space, consuming that space.
+        #[inline(always)]
+        fn word(&mut self) -> &'a str {
+            let b = self.s.as_bytes();
+            let st = self.i;
+            let mut i = st;
+            while i < b.len() && b[i] != b' ' {
+                i += 1;
+            }
+            self.i = if i < b.len() { i + 1 } else { i };
+            &self.s[st..i]
+        }
+
+        /// A decimal value ending at a space or the end of the line.
+        #[inline(always)]
+        fn dec(&mut self, max: u64) -> Option<u64> {
+            let b = self.s.as_bytes();
+            let st = self.i;
+            let mut i = st;
+            let mut v: u64 = 0;
+            while i < b.len() && b[i].is_ascii_digit() && i - st < 10 {
+                v = v * 10 + (b[i] - b'0') as u64;
+                i += 1;
+            }
+            if i == st || v > max {
+                return None;
+            }
+            match b.get(i) {
+                None => self.i = i,
+                Some(b' ') => self.i = i + 1,
+                Some(_) => return None,
+            }
+            Some(v)
+        }
+
+        /// `0x` hex value ending at a space.
+        #[inline]
+        fn hex(&mut self, max: u32) -> Option<u32> {
+            if !self.lit(b"0x") {
+                return None;
+            }
+            let v = super::hex_u32(self.word().as_bytes())?;
+            (v <= max).then_some(v)
+        }
+
+        fn at_end(&self) -> bool {
+            self.s.as_bytes()[self.i..].iter().all(|&c| c == b' ')
+        }
+    }
+
+    fn v4(w: &str) -> Option<IpAddr> {
+        super::super::num::ipv4(w.as_bytes()).map(IpAddr::V4)
+    }
+
+    #[inline]
+    pub(super) fn ipv4_tcp<'a>(
+        msg: &'a str,
+        in_pos: usize,
+        header: Header<'a>,
+        prefix: &'a str,
+    ) -> Option<Packet<'a>> {
+        let mut q = Seq { s: msg, i: in_pos };
+        q.lit(b"IN=").then_some(())?;
+        let in_if = q.word();
+        q.lit(b"OUT=").then_some(())?;
+        let out_if = q.word();
+        let chain = chain_of(in_if, out_if)?;
+        let (mut mac, mut mac_dst) = ("", "");
+        if q.lit(b"MAC=") {
+            mac = q.word();
+        } else if q.lit(b"MACSRC=") {
+            mac = q.word();
+            q.lit(b"MACDST=").then_some(())?;
+            mac_dst = q.word();
+            q.lit(b"MACPROTO=").then_some(())?;
+            q.word();
+        }
+        q.lit(b"SRC=").then_some(())?;
+        let src = v4(q.word())?;
+        q.lit(b"DST=").then_some(())?;
+        let dst = v4(q.word())?;
+        q.lit(b"LEN=").then_some(())?;
+        let len = q.dec(u32::MAX as u64)? as u32;
+        q.lit(b"TOS=").then_some(())?;
+        let tos = q.hex(0xff)? as u8;
+        q.lit(b"PREC=").then_some(())?;
+        let prec = q.hex(0xff)? as u8;
+        q.lit(b"TTL=").then_some(())?;
+        let ttl = q.dec(255)? as u8;
+        q.lit(b"ID=").then_some(())?;
+        let ip_id = Some(q.dec(u32::MAX as u64)? as u32);
+        let ip_flags = IpFlags {
+            ce: q.lit(b"CE "),
+            df: q.lit(b"DF "),
+            mf: q.lit(b"MF "),
+        };
+        q.lit(b"PROTO=TCP ").then_some(())?;
+        q.lit(b"SPT=").then_some(())?;
+        let sport = Some(q.dec(65535)? as u16);
+        q.lit(b"DPT=").then_some(())?;
+        let dport = Some(q.dec(65535)? as u16);
+        let mut tcp = Tcp::default();
+        if q.lit(b"SEQ=") {
+            tcp.seq = Some(q.dec(u32::MAX as u64)? as u32);
+            q.lit(b"ACK=").then_some(())?;
+            tcp.ack = Some(q.dec(u32::MAX as u64)? as u32);
+        }
+        q.lit(b"WINDOW=").then_some(())?;
+        tcp.window = q.dec(65535)? as u16;
+        q.lit(b"RES=").then_some(())?;
+        tcp.res = q.hex(0xff)? as u8;
+        for (name, bit) in TcpFlags::NAMES {
+            let b = &msg.as_bytes()[q.i..];
+            if b.len() > 3 && &b[..3] == name.as_bytes() && b[3] == b' ' {
+                tcp.flags.0 |= bit;
+                q.i += 4;
+            }
+        }
+        q.lit(b"URGP=").then_some(())?;
+        tcp.urgp = q.dec(65535)? as u16;
+        if q.lit(b"OPT (") {
+            let w = q.word();
+            tcp.options = w.strip_suffix(')')?;
+        }
+        let (mut uid, mut gid, mut mark) = (None, None, None);
+        if q.lit(b"UID=") {
+            uid = Some(q.dec(u32::MAX as u64)? as u32);
+            q.lit(b"GID=").then_some(())?;
+            gid = Some(q.dec(u32::MAX as u64)? as u32);
+        }
+        if q.lit(b"MARK=") {
+            mark = Some(q.hex(u32::MAX)?);
+        }
+        q.at_end().then_some(())?;
+        Some(Packet {
+            header,
+            prefix,
+            in_if,
+            out_if,
+            physin: "",
+            physout: "",
+            mac,
+            mac_dst,
+            chain,
+            src,
+            dst,
+            len,
+            tos,
+            prec,
+            ttl,
+            ip_id,
+            flow_label: None,
+            ip_flags,
+            frag: None,
+            ip_options: "",
+            ipv6_opt_groups: 0,
+            proto: Proto::Tcp,
+            sport,
+            dport,
+            tcp: Some(tcp),
+            udp_len: None,
+            icmp: None,
+            incomplete: false,
+            uid,
+            gid,
+            mark,
+        })
+    }
+}
+
+/// Chain from the IN/OUT values (§1.2 step 3); `None` when both are empty.
+fn chain_of(in_if: &str, out_if: &str) -> Option<Chain> {
+    match (in_if.is_empty(), out_if.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(Chain::Input),
+        (false, false) => Some(Chain::Forward),
+        (true, false) => Some(Chain::Output),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path must give exactly what the general parser gives.
+    #[test]
+    fn fast_path_agrees() {
+        let sample = include_str!("../../test_data/parse/bench_sample.log");
+        let mut fast_hits = 0;
+        for line in sample.lines() {
+            let (header, msg) = super::super::header::split(line, &Default::default());
+            let Some(in_pos) = find_in(msg.as_bytes()) else {
+                continue;
+            };
+            let prefix = msg[..in_pos].split_once("] ").map_or("", |(_, p)| p).trim();
+            if let Some(p) = fast::ipv4_tcp(msg, in_pos, header, prefix) {
+                fast_hits += 1;
+                let mut q = slow(msg, header, in_pos).expect("general parser accepts");
+                q.header = p.header;
+                q.prefix = p.prefix;
+                assert_eq!(p, q, "{line}");
+            }
+        }
+        assert!(fast_hits > 1000, "fast path used for {fast_hits} lines");
+    }
+
+    /// The general parser alone, fast path switched off.
+    fn slow<'a>(msg: &'a str, header: Header<'a>, in_pos: usize) -> Option<Packet<'a>> {
+        SLOW.with(|s| s.set(true));
+        let r = parse_fields(msg, header, in_pos).ok();
+        SLOW.with(|s| s.set(false));
+        r
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only switch that turns the fast path off.
+    static SLOW: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
