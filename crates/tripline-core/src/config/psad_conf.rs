@@ -3,7 +3,9 @@
 //! Syntax as psad 2.4.6 reads it (spec §7.10): the value runs up to the first `;`, lines
 //! whose first non-blank character is `#` are comments, lines without `;` are ignored.
 //! Unknown names are errors here (psad silently keeps them), with a did-you-mean. Values are
-//! kept raw; `$VAR` expansion and validation happen in [`ConfigBuilder::build`].
+//! kept raw except that trailing blanks before the `;` are dropped (psad keeps them, so
+//! `MAX_HOPS 20 ;` fails its own checks); `$VAR` expansion and validation happen in
+//! [`ConfigBuilder::build`].
 //!
 //! [`ConfigBuilder::build`]: super::ConfigBuilder::build
 
