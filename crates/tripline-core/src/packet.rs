@@ -51,6 +51,17 @@ impl Proto {
             Proto::Other(n) => n,
         }
     }
+    /// The protocol for an IANA number.
+    pub fn from_number(n: u8) -> Proto {
+        match n {
+            6 => Proto::Tcp,
+            17 => Proto::Udp,
+            136 => Proto::UdpLite,
+            1 => Proto::Icmp,
+            58 => Proto::Icmp6,
+            n => Proto::Other(n),
+        }
+    }
     /// Whether dst ports of this protocol count towards port ranges (tcp, udp, udplite).
     pub fn has_ports(self) -> bool {
         matches!(self, Proto::Tcp | Proto::Udp | Proto::UdpLite)

@@ -13,12 +13,12 @@ impl Engine {
     pub(super) fn assess(&mut self, si: usize, pi: usize, now: Timestamp) {
         let cfg = &self.config;
         let src = &self.sources[si];
-        let pair = &src.pairs[pi];
-        let tot_dsts = if cfg.psad_compat {
+        let pair = &src.pairs.as_slice()[pi];
+        let tot_dsts = u64::from(if cfg.psad_compat {
             src.interval_dsts
         } else {
-            src.pairs.len() as u32
-        } as u64;
+            src.dsts
+        });
         let absnum = u64::from(pair.absnum);
         let (lo, hi) = pair.port_bounds();
         let range = if hi != 0 { u64::from(hi - lo) } else { absnum };

@@ -28,12 +28,13 @@ use crate::parse::{
 };
 use crate::signature::{fwsnort_tag, RuleDl, SignatureSet, SnortRules};
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use view::{PairView, PortRange, SigHitView, SourceView};
 
-use state::{span_index, ChainCount, IcmpInvalid, NameId, Pair, PrefixCount, SigHit, Source};
+use state::{secs32, span_index, Combo, IcmpInvalid, NameId, Pair, SigHit, Source, NO_NAME};
 
 /// The data files the engine matches against (signatures, ICMP type tables).
 #[derive(Debug, Clone, Default)]
@@ -141,6 +142,11 @@ pub enum IgnoreReason {
     SignatureDl0,
 }
 
+impl IgnoreReason {
+    /// Number of reasons.
+    pub const COUNT: usize = 10;
+}
+
 /// What happened to one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineOutcome {
@@ -155,22 +161,76 @@ pub enum LineOutcome {
 }
 
 /// Global counters (psad's protocol, port, prefix and signature tables).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Stats {
-    /// Packets per protocol (counted before auto_dl/signature drops, as psad).
-    pub protocols: HashMap<Proto, u64>,
-    /// Packets per TCP destination port.
-    pub tcp_ports: HashMap<u16, u64>,
-    /// Packets per UDP (and UDP-Lite) destination port.
-    pub udp_ports: HashMap<u16, u64>,
-    /// Matches per signature index, and distinct sources.
+    protocols: Box<[u64; 256]>,
+    // u32 keeps each table at 256 KiB, inside L2: scans hit ports at random.
+    tcp_ports: Vec<u32>,
+    udp_ports: Vec<u32>,
+    ignored: [u64; IgnoreReason::COUNT],
+    /// Matches per signature id, and distinct sources.
     pub signatures: HashMap<u32, (u64, u64)>,
-    /// Ignored packets by reason.
-    pub ignored: HashMap<IgnoreReason, u64>,
     /// Packets accepted into detection.
     pub accepted: u64,
     /// Times a packet's time was earlier than the latest seen.
     pub clock_backwards: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            protocols: Box::new([0; 256]),
+            tcp_ports: Vec::new(),
+            udp_ports: Vec::new(),
+            ignored: [0; IgnoreReason::COUNT],
+            signatures: HashMap::new(),
+            accepted: 0,
+            clock_backwards: 0,
+        }
+    }
+}
+
+fn bump_port(ports: &mut Vec<u32>, port: u16) {
+    if ports.is_empty() {
+        ports.resize(1 << 16, 0);
+    }
+    let c = &mut ports[port as usize];
+    *c = c.saturating_add(1);
+}
+
+impl Stats {
+    /// Packets per protocol (counted before auto_dl/signature drops, as psad).
+    pub fn protocols(&self) -> impl Iterator<Item = (Proto, u64)> + '_ {
+        self.protocols
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(n, &c)| (Proto::from_number(n as u8), c))
+    }
+    /// Packets per TCP destination port.
+    pub fn tcp_ports(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.tcp_ports
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(p, &c)| (p as u16, u64::from(c)))
+    }
+    /// Packets per UDP and UDP-Lite destination port.
+    pub fn udp_ports(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.udp_ports
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(p, &c)| (p as u16, u64::from(c)))
+    }
+    /// Ignored packets for one reason.
+    pub fn ignored(&self, why: IgnoreReason) -> u64 {
+        self.ignored[why as usize]
+    }
+    /// All ignored packets.
+    pub fn ignored_total(&self) -> u64 {
+        self.ignored.iter().sum()
+    }
 }
 
 /// Error building an engine from a config.
@@ -192,9 +252,13 @@ pub struct Engine {
     ignore_prefix: Option<regex::Regex>,
     msg_search: Vec<regex::Regex>,
     sources: Vec<Source>,
-    index: HashMap<IpAddr, u32>,
+    /// Source address -> index into `sources`; 4 bytes a source (see state.rs).
+    index: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     names: Vec<Box<str>>,
     name_ids: HashMap<Box<str>, NameId>,
+    /// Last name interned per call site: consecutive lines mostly repeat them.
+    name_cache: [(Box<str>, NameId); 3],
     prefix_counts: Vec<u64>,
     sig_sources: HashMap<u32, std::collections::HashSet<IpAddr>>,
     stats: Stats,
@@ -228,9 +292,11 @@ impl Engine {
             ignore_prefix,
             msg_search,
             sources: Vec::new(),
-            index: HashMap::new(),
+            index: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             names: Vec::new(),
             name_ids: HashMap::new(),
+            name_cache: Default::default(),
             prefix_counts: Vec::new(),
             sig_sources: HashMap::new(),
             stats: Stats::default(),
@@ -339,7 +405,7 @@ impl Engine {
     }
 
     fn ignore(&mut self, why: IgnoreReason) -> LineOutcome {
-        *self.stats.ignored.entry(why).or_default() += 1;
+        self.stats.ignored[why as usize] += 1;
         LineOutcome::Ignored(why)
     }
 
@@ -359,9 +425,11 @@ impl Engine {
                 return self.ignore(IgnoreReason::LogPrefix);
             }
         }
+        let prefix_id = self.intern_at(0, pkt.prefix);
         if !pkt.prefix.is_empty() {
-            let id = self.intern(pkt.prefix);
-            self.prefix_counts[id as usize] += 1;
+            if let Some(c) = self.prefix_counts.get_mut(prefix_id as usize) {
+                *c += 1;
+            }
         }
         let intf = pkt.interface();
         if cfg.ignore_interfaces.iter().any(|i| i == intf) {
@@ -407,24 +475,44 @@ impl Engine {
             && flags.0 == crate::TcpFlags::SYN;
 
         // Global counters, counted even for packets dropped below (spec §2.2 step 2).
-        *self.stats.protocols.entry(pkt.proto).or_default() += 1;
+        self.stats.protocols[pkt.proto.number() as usize] += 1;
         if let Some(dp) = pkt.dport {
             match pkt.proto {
-                Proto::Tcp => *self.stats.tcp_ports.entry(dp).or_default() += 1,
-                Proto::Udp | Proto::UdpLite => *self.stats.udp_ports.entry(dp).or_default() += 1,
+                Proto::Tcp => bump_port(&mut self.stats.tcp_ports, dp),
+                Proto::Udp | Proto::UdpLite => bump_port(&mut self.stats.udp_ports, dp),
                 _ => {}
             }
         }
 
-        let (si, new_source) = self.source_index(pkt.src, now);
-        let pair_pos = self.sources[si].pairs.iter().position(|p| p.dst == pkt.dst);
+        let combo = Combo {
+            chain: pkt.chain,
+            proto: pkt.proto,
+            flags,
+            intf: self.intern_at(1, intf),
+            prefix: prefix_id,
+            host: match pkt.header.host {
+                Some(h) => self.intern_at(2, h),
+                None => NO_NAME,
+            },
+        };
+        let found = self.find_source(pkt.src);
+        let pair_pos = found.and_then(|si| self.sources[si].pairs.find(pkt.dst));
         if pair_pos.is_none()
             && cfg.max_scan_ip_pairs > 0
             && self.tracked_pairs >= cfg.max_scan_ip_pairs
         {
             return self.ignore(IgnoreReason::PairLimit);
         }
-        self.sources[si].packets += 1;
+        let new_source = found.is_none();
+        let si = match found {
+            Some(si) => si,
+            None => {
+                self.tracked_pairs += 1;
+                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo)))
+            }
+        };
+        let src = &mut self.sources[si];
+        src.packets = src.packets.saturating_add(1);
         if new_source {
             self.events.push_back(Event::SourceSeen {
                 src: pkt.src,
@@ -442,17 +530,14 @@ impl Engine {
 
         let pi = match pair_pos {
             Some(p) => p,
+            None if new_source => 0,
             None => {
                 self.tracked_pairs += 1;
                 let src = &mut self.sources[si];
-                src.pairs.push(Pair::new(pkt.dst, now));
+                src.pairs.push(Pair::new(pkt.dst, now, combo));
                 src.pairs.len() - 1
             }
         };
-        let crossed_hosts_gate = !cfg.psad_compat
-            && pair_pos.is_none()
-            && cfg.unique_hosts[0] > 0
-            && self.sources[si].pairs.len() as u64 == cfg.unique_hosts[0];
 
         // ICMP type/code validation (spec §2.5).
         if let Some(icmp) = pkt.icmp {
@@ -467,7 +552,7 @@ impl Engine {
                     IcmpCheck::InvalidCode => Some(Some(icmp.code)),
                 };
                 if let Some(code) = code {
-                    let d = &mut self.sources[si].pairs[pi].detail;
+                    let d = self.sources[si].pairs.as_mut_slice()[pi].detail_mut();
                     match d.icmp_invalid.iter_mut().find(|x| {
                         x.v6 == v6 && x.kind == icmp.kind && x.code == code && x.chain == pkt.chain
                     }) {
@@ -546,45 +631,39 @@ impl Engine {
         }
 
         // Counters of the pair (spec §2.2 step 11-12).
-        let intf_id = self.intern(intf);
-        let prefix_id = self.intern(pkt.prefix);
-        let host_id = pkt.header.host.map(|h| self.intern(h));
         let compat = cfg.psad_compat;
         let src = &mut self.sources[si];
-        src.last = now;
         if !src.in_interval {
             src.in_interval = true;
             src.interval_dsts = 0;
             self.interval.push(si as u32);
         }
-        let pair = &mut src.pairs[pi];
+        let pair = &mut src.pairs.as_mut_slice()[pi];
         if !pair.in_interval {
             pair.in_interval = true;
             src.interval_dsts += 1;
         }
-        if pair.absnum == 0 {
-            pair.start = now;
+        let first_packet = pair.absnum == 0;
+        if first_packet {
+            pair.start = secs32(now);
         }
-        pair.absnum = pair.absnum.saturating_add(1);
-        pair.last = now;
-        let d = &mut pair.detail;
-        let pn = pkt.proto.number();
-        let bit = 1u64 << (pn % 64);
-        let new_proto = d.protos[(pn / 64) as usize] & bit == 0;
-        d.protos[(pn / 64) as usize] |= bit;
+        pair.last = secs32(now);
+        let new_proto = !pair.has_proto(pkt.proto);
         if compat {
             // psad bumps tot_protocols unless its per-protocol sub-hash exists,
             // which for ICMP and numeric protocols is only after a signature hit.
-            let has_subhash = match pkt.proto {
-                Proto::Tcp | Proto::Udp | Proto::UdpLite => {
-                    !new_proto || d.sigs.iter().any(|h| h.proto == pkt.proto)
-                }
-                Proto::Icmp | Proto::Icmp6 => {
+            let hit = |p: &Pair| {
+                p.detail.as_ref().is_some_and(|d| {
                     d.sigs.iter().any(|h| h.proto == pkt.proto)
-                        || d.icmp_invalid
-                            .iter()
-                            .any(|x| x.v6 == (pkt.proto == Proto::Icmp6))
-                }
+                        || (matches!(pkt.proto, Proto::Icmp | Proto::Icmp6)
+                            && d.icmp_invalid
+                                .iter()
+                                .any(|x| x.v6 == (pkt.proto == Proto::Icmp6)))
+                })
+            };
+            let has_subhash = match pkt.proto {
+                Proto::Tcp | Proto::Udp | Proto::UdpLite => !new_proto || hit(pair),
+                Proto::Icmp | Proto::Icmp6 => hit(pair),
                 Proto::Other(_) => false,
             };
             if !has_subhash {
@@ -593,63 +672,40 @@ impl Engine {
         } else if new_proto {
             pair.tot_protocols += 1;
         }
-        match d
-            .chains
-            .iter_mut()
-            .find(|c| c.chain == pkt.chain && c.intf == intf_id && c.proto == pkt.proto)
-        {
-            Some(c) => c.count += 1,
-            None => d.chains.push(ChainCount {
-                chain: pkt.chain,
-                intf: intf_id,
-                proto: pkt.proto,
-                count: 1,
-            }),
-        }
-        match d
-            .prefixes
-            .iter_mut()
-            .find(|c| c.chain == pkt.chain && c.prefix == prefix_id)
-        {
-            Some(c) => c.count += 1,
-            None => d.prefixes.push(PrefixCount {
-                chain: pkt.chain,
-                prefix: prefix_id,
-                count: 1,
-            }),
-        }
-        if pkt.proto == Proto::Tcp {
-            match d.flags.iter_mut().find(|f| f.0 == flags) {
-                Some(f) => f.1 += 1,
-                None => d.flags.push((flags, 1)),
-            }
-        }
-        if let Some(h) = host_id {
-            if !d.hosts.contains(&h) {
-                d.hosts.push(h);
-            }
-        }
+        pair.count(&combo);
         // Markers (spec §1.6); the fixed mode keeps them once set.
         let is_syn = pkt.proto == Proto::Tcp && flags.0 == crate::TcpFlags::SYN;
-        let mut is_mirai = false;
-        if is_syn && pkt.dport == Some(23) {
-            d.mirai_syn23 += 1;
-        } else if is_syn && pkt.dport == Some(2323) && d.mirai_syn23 >= 10 {
-            is_mirai = true;
-        }
+        let syn23 = is_syn && pkt.dport == Some(23);
+        let is_mirai = is_syn
+            && pkt.dport == Some(2323)
+            && pair.detail.as_ref().is_some_and(|d| d.mirai_syn23 >= 10);
         let is_topera = pkt.is_ipv6() && pkt.proto == Proto::Tcp && pkt.ipv6_opt_groups >= 7;
-        if compat {
-            d.is_masscan = is_masscan;
-            d.is_mirai = is_mirai;
-            d.is_topera = is_topera;
-        } else {
-            d.is_masscan |= is_masscan;
-            d.is_mirai |= is_mirai;
-            d.is_topera |= is_topera;
+        let any_marker = syn23 || is_masscan || is_mirai || is_topera;
+        if any_marker || (compat && pair.detail.is_some()) {
+            let d = pair.detail_mut();
+            if syn23 {
+                d.mirai_syn23 += 1;
+            }
+            if compat {
+                d.is_masscan = is_masscan;
+                d.is_mirai = is_mirai;
+                d.is_topera = is_topera;
+            } else {
+                d.is_masscan |= is_masscan;
+                d.is_mirai |= is_mirai;
+                d.is_topera |= is_topera;
+            }
         }
         if let (Some(i), Some(dp)) = (span_index(pkt.proto), pkt.dport) {
             pair.spans[i].add(dp);
         }
+        if first_packet {
+            src.dsts += 1;
+        }
+        let crossed_hosts_gate = !compat
+            && first_packet
+            && cfg.unique_hosts[0] > 0
+            && u64::from(src.dsts) == cfg.unique_hosts[0];
         self.stats.accepted += 1;
         if !compat {
             if crossed_hosts_gate {
@@ -663,10 +719,9 @@ impl Engine {
 
     fn record_sig(&mut self, si: usize, pi: usize, sig: u32, pkt: &Packet<'_>, now: Timestamp) {
         let src = &mut self.sources[si];
-        src.sig_matches += 1;
-        let pair = &mut src.pairs[pi];
+        let pair = &mut src.pairs.as_mut_slice()[pi];
         let dst = pair.dst;
-        let hits = &mut pair.detail.sigs;
+        let hits = &mut pair.detail_mut().sigs;
         let first = !hits.iter().any(|h| h.sig == sig);
         match hits
             .iter_mut()
@@ -701,14 +756,31 @@ impl Engine {
         }
     }
 
-    fn source_index(&mut self, ip: IpAddr, now: Timestamp) -> (usize, bool) {
-        if let Some(&i) = self.index.get(&ip) {
-            return (i as usize, false);
-        }
+    fn find_source(&self, ip: IpAddr) -> Option<usize> {
+        let h = self.hasher.hash_one(ip);
+        self.index
+            .find(h, |&i| self.sources[i as usize].src == ip)
+            .map(|&i| i as usize)
+    }
+
+    fn add_source(&mut self, source: Source) -> usize {
         let i = self.sources.len();
-        self.sources.push(Source::new(ip, now));
-        self.index.insert(ip, i as u32);
-        (i, true)
+        let h = self.hasher.hash_one(source.src);
+        self.sources.push(source);
+        let (sources, hasher) = (&self.sources, &self.hasher);
+        self.index
+            .insert_unique(h, i as u32, |&j| hasher.hash_one(sources[j as usize].src));
+        i
+    }
+
+    /// Intern through a one-entry cache per call site.
+    fn intern_at(&mut self, slot: usize, name: &str) -> NameId {
+        if *self.name_cache[slot].0 == *name && !self.names.is_empty() {
+            return self.name_cache[slot].1;
+        }
+        let id = self.intern(name);
+        self.name_cache[slot] = (name.into(), id);
+        id
     }
 
     fn intern(&mut self, name: &str) -> NameId {
@@ -758,7 +830,7 @@ impl Engine {
                     self.raise(si, sig_dl, DangerReason::Signature { sig: u32::MAX }, now);
                 }
                 for pi in 0..self.sources[si].pairs.len() {
-                    if self.sources[si].pairs[pi].in_interval {
+                    if self.sources[si].pairs.as_slice()[pi].in_interval {
                         self.assess(si, pi, now);
                     }
                 }
@@ -766,7 +838,7 @@ impl Engine {
             let src = &mut self.sources[si];
             src.in_interval = false;
             src.interval_sig_dl = 0;
-            for p in &mut src.pairs {
+            for p in src.pairs.as_mut_slice() {
                 p.in_interval = false;
             }
         }
@@ -782,9 +854,9 @@ impl Engine {
 
     /// One source, if tracked.
     pub fn source(&self, ip: IpAddr) -> Option<SourceView<'_>> {
-        self.index.get(&ip).map(|&i| SourceView {
+        self.find_source(ip).map(|i| SourceView {
             engine: self,
-            src: &self.sources[i as usize],
+            src: &self.sources[i],
         })
     }
 

@@ -1,11 +1,18 @@
 //! Per-source and per-pair scan state, laid out to stay small for the common
-//! one-destination source (spoofed floods create a million of those).
+//! case: a source with one destination whose packets all look alike (a
+//! spoofed flood creates a million of those). Such a pair keeps its one
+//! (chain, interface, protocol, prefix, host, flags) combination inline;
+//! the first packet that differs, or a signature hit, moves the counters
+//! into a boxed `PairDetail`.
 
 use crate::packet::{Chain, Proto, TcpFlags, Timestamp};
 use std::net::IpAddr;
 
-/// Interned name id (log prefix or interface).
+/// Interned name id (log prefix, interface, syslog host).
 pub(crate) type NameId = u16;
+
+/// "No name" (no syslog host).
+pub(crate) const NO_NAME: NameId = NameId::MAX;
 
 /// Lowest and highest destination port seen for one protocol; `lo > hi` = none yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,22 @@ pub(crate) fn span_index(p: Proto) -> Option<usize> {
         Proto::UdpLite => Some(2),
         _ => None,
     }
+}
+
+/// Seconds since the epoch in 32 bits (good until 2106), to keep pairs small.
+pub(crate) fn secs32(t: Timestamp) -> u32 {
+    t.secs().clamp(0, i64::from(u32::MAX)) as u32
+}
+
+/// What makes two packets of a pair alike for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Combo {
+    pub chain: Chain,
+    pub proto: Proto,
+    pub flags: TcpFlags,
+    pub intf: NameId,
+    pub prefix: NameId,
+    pub host: NameId,
 }
 
 /// One (chain, interface, protocol) packet counter of a pair (psad's `chain{}{}{}`).
@@ -77,50 +100,139 @@ pub(crate) struct IcmpInvalid {
     pub count: u32,
 }
 
-/// The rarely needed part of a pair, boxed so that a plain pair stays small.
+/// The counters of a pair whose packets differ, plus the rare records.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PairDetail {
     pub chains: Vec<ChainCount>,
     pub prefixes: Vec<PrefixCount>,
     pub flags: Vec<(TcpFlags, u32)>,
+    pub hosts: Vec<NameId>,
+    /// Distinct protocols (bit per protocol number).
+    pub protos: [u64; 4],
     pub sigs: Vec<SigHit>,
     pub icmp_invalid: Vec<IcmpInvalid>,
-    /// Distinct protocols (bit per protocol number) for the fixed protocol count.
-    pub protos: [u64; 4],
-    pub hosts: Vec<NameId>,
     pub mirai_syn23: u32,
     pub is_masscan: bool,
     pub is_mirai: bool,
     pub is_topera: bool,
 }
 
+impl PairDetail {
+    fn add(&mut self, c: &Combo, n: u32) {
+        if n == 0 {
+            return;
+        }
+        match self
+            .chains
+            .iter_mut()
+            .find(|x| x.chain == c.chain && x.intf == c.intf && x.proto == c.proto)
+        {
+            Some(x) => x.count += n,
+            None => self.chains.push(ChainCount {
+                chain: c.chain,
+                intf: c.intf,
+                proto: c.proto,
+                count: n,
+            }),
+        }
+        match self
+            .prefixes
+            .iter_mut()
+            .find(|x| x.chain == c.chain && x.prefix == c.prefix)
+        {
+            Some(x) => x.count += n,
+            None => self.prefixes.push(PrefixCount {
+                chain: c.chain,
+                prefix: c.prefix,
+                count: n,
+            }),
+        }
+        if c.proto == Proto::Tcp {
+            match self.flags.iter_mut().find(|f| f.0 == c.flags) {
+                Some(f) => f.1 += n,
+                None => self.flags.push((c.flags, n)),
+            }
+        }
+        if c.host != NO_NAME && !self.hosts.contains(&c.host) {
+            self.hosts.push(c.host);
+        }
+        let pn = c.proto.number();
+        self.protos[(pn / 64) as usize] |= 1u64 << (pn % 64);
+    }
+
+    pub fn has_proto(&self, p: Proto) -> bool {
+        let pn = p.number();
+        self.protos[(pn / 64) as usize] & (1u64 << (pn % 64)) != 0
+    }
+}
+
 /// State of one (source, destination) pair: psad's `%scan{src}{dst}`.
 #[derive(Debug, Clone)]
 pub(crate) struct Pair {
     pub dst: IpAddr,
+    /// The combination of every packet while `detail` is `None`.
+    pub combo: Combo,
+    /// True when the pair had a packet in the current interval.
+    pub in_interval: bool,
     /// Packets since `start` (psad `absnum`).
     pub absnum: u32,
     /// psad's `tot_protocols` (compat: bumped per ICMP/numeric packet; fixed: distinct protocols).
     pub tot_protocols: u32,
-    pub start: Timestamp,
-    pub last: Timestamp,
+    /// First and last packet, seconds since the epoch.
+    pub start: u32,
+    pub last: u32,
     pub spans: [Span; 3],
-    /// True when the pair had a packet in the current interval.
-    pub in_interval: bool,
-    pub detail: Box<PairDetail>,
+    pub detail: Option<Box<PairDetail>>,
 }
 
 impl Pair {
-    pub fn new(dst: IpAddr, now: Timestamp) -> Pair {
+    pub fn new(dst: IpAddr, now: Timestamp, combo: Combo) -> Pair {
         Pair {
             dst,
+            combo,
+            in_interval: false,
             absnum: 0,
             tot_protocols: 0,
-            start: now,
-            last: now,
+            start: secs32(now),
+            last: secs32(now),
             spans: [Span::EMPTY; 3],
-            in_interval: false,
-            detail: Box::default(),
+            detail: None,
+        }
+    }
+
+    /// The detail record, created from the inline counters on first use.
+    pub fn detail_mut(&mut self) -> &mut PairDetail {
+        let (combo, n) = (self.combo, self.absnum);
+        self.detail.get_or_insert_with(|| {
+            let mut d = Box::<PairDetail>::default();
+            d.add(&combo, n);
+            d
+        })
+    }
+
+    /// Whether a packet of protocol `p` was counted before.
+    pub fn has_proto(&self, p: Proto) -> bool {
+        match &self.detail {
+            Some(d) => d.has_proto(p),
+            None => self.absnum > 0 && self.combo.proto == p,
+        }
+    }
+
+    /// Count one packet with combination `c`.
+    pub fn count(&mut self, c: &Combo) {
+        if self.detail.is_none() && (self.absnum == 0 || self.combo == *c) {
+            self.combo = *c;
+        } else {
+            self.detail_mut().add(c, 1);
+        }
+        self.absnum = self.absnum.saturating_add(1);
+    }
+
+    /// Distinct protocols seen.
+    pub fn distinct_protocols(&self) -> u32 {
+        match &self.detail {
+            Some(d) => d.protos.iter().map(|w| w.count_ones()).sum(),
+            None => u32::from(self.absnum > 0),
         }
     }
 
@@ -134,6 +246,99 @@ impl Pair {
         }
         (lo, hi)
     }
+
+    /// Counters as lists (for views): chains, prefixes, flags, hosts.
+    pub fn chain_counts(&self) -> Vec<ChainCount> {
+        match &self.detail {
+            Some(d) => d.chains.clone(),
+            None if self.absnum > 0 => vec![ChainCount {
+                chain: self.combo.chain,
+                intf: self.combo.intf,
+                proto: self.combo.proto,
+                count: self.absnum,
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    pub fn prefix_counts(&self) -> Vec<PrefixCount> {
+        match &self.detail {
+            Some(d) => d.prefixes.clone(),
+            None if self.absnum > 0 => {
+                vec![PrefixCount {
+                    chain: self.combo.chain,
+                    prefix: self.combo.prefix,
+                    count: self.absnum,
+                }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub fn flag_counts(&self) -> Vec<(TcpFlags, u32)> {
+        match &self.detail {
+            Some(d) => d.flags.clone(),
+            None if self.absnum > 0 && self.combo.proto == Proto::Tcp => {
+                vec![(self.combo.flags, self.absnum)]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub fn host_ids(&self) -> Vec<NameId> {
+        match &self.detail {
+            Some(d) => d.hosts.clone(),
+            None if self.absnum > 0 && self.combo.host != NO_NAME => vec![self.combo.host],
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Hash map keyed by attacker-chosen addresses: seeded per process (foldhash).
+pub(crate) type AddrMap<V> = std::collections::HashMap<IpAddr, V, foldhash::fast::RandomState>;
+
+/// The destinations of a source: one inline (the common case), or many with an index.
+#[derive(Debug, Clone)]
+pub(crate) enum Pairs {
+    One(Pair),
+    Many(Vec<Pair>, AddrMap<u32>),
+}
+
+impl Pairs {
+    pub fn as_slice(&self) -> &[Pair] {
+        match self {
+            Pairs::One(p) => std::slice::from_ref(p),
+            Pairs::Many(v, _) => v,
+        }
+    }
+    pub fn as_mut_slice(&mut self) -> &mut [Pair] {
+        match self {
+            Pairs::One(p) => std::slice::from_mut(p),
+            Pairs::Many(v, _) => v,
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    /// Position of the pair for `dst`, if tracked.
+    pub fn find(&self, dst: IpAddr) -> Option<usize> {
+        match self {
+            Pairs::One(p) => (p.dst == dst).then_some(0),
+            Pairs::Many(_, idx) => idx.get(&dst).map(|&i| i as usize),
+        }
+    }
+    pub fn push(&mut self, pair: Pair) {
+        if let Pairs::One(first) = self {
+            let first = first.clone();
+            let mut idx = AddrMap::default();
+            idx.insert(first.dst, 0);
+            *self = Pairs::Many(vec![first], idx);
+        }
+        if let Pairs::Many(v, idx) = self {
+            idx.insert(pair.dst, v.len() as u32);
+            v.push(pair);
+        }
+    }
 }
 
 /// State of one source address.
@@ -144,32 +349,49 @@ pub(crate) struct Source {
     pub dl: u8,
     /// psad's per-interval signature DL (compat: last wins; fixed: max).
     pub interval_sig_dl: u8,
-    /// Packets counted for the top-attackers table (before auto_dl/signature drops).
-    pub packets: u64,
-    /// Signature matches recorded for this source.
-    pub sig_matches: u64,
-    pub first: Timestamp,
-    pub last: Timestamp,
     /// True when the source had a packet in the current interval.
     pub in_interval: bool,
+    /// Packets counted for the top-attackers table (before auto_dl/signature drops).
+    pub packets: u32,
     /// Destinations seen in the current interval (psad's `tot_dsts`, compat).
     pub interval_dsts: u32,
-    pub pairs: Vec<Pair>,
+    /// Destinations with at least one counted packet.
+    pub dsts: u32,
+    pub pairs: Pairs,
 }
 
 impl Source {
-    pub fn new(src: IpAddr, now: Timestamp) -> Source {
+    pub fn new(src: IpAddr, first: Pair) -> Source {
         Source {
             src,
             dl: 0,
             interval_sig_dl: 0,
-            packets: 0,
-            sig_matches: 0,
-            first: now,
-            last: now,
             in_interval: false,
+            packets: 0,
             interval_dsts: 0,
-            pairs: Vec::new(),
+            dsts: 0,
+            pairs: Pairs::One(first),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_stays_small() {
+        // The 128-bytes-per-source budget (spec'd for 1 M spoofed sources)
+        // rests on these sizes; see ARCHITECTURE.md.
+        assert!(
+            std::mem::size_of::<Pair>() <= 72,
+            "Pair is {}",
+            std::mem::size_of::<Pair>()
+        );
+        assert!(
+            std::mem::size_of::<Source>() <= 104,
+            "Source is {}",
+            std::mem::size_of::<Source>()
+        );
     }
 }

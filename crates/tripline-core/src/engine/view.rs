@@ -71,44 +71,65 @@ impl<'a> SourceView<'a> {
     pub fn danger_level(&self) -> u8 {
         self.src.dl
     }
+    fn pairs(&self) -> &'a [Pair] {
+        self.src.pairs.as_slice()
+    }
     /// Packets counted in detection (psad's `Pkts`: sum over pairs).
     pub fn packets(&self) -> u64 {
-        self.src.pairs.iter().map(|p| u64::from(p.absnum)).sum()
+        self.pairs().iter().map(|p| u64::from(p.absnum)).sum()
     }
     /// Packets seen from the source before auto_dl/signature drops (top-attackers count).
     pub fn packets_seen(&self) -> u64 {
-        self.src.packets
+        u64::from(self.src.packets)
     }
     /// Signature matches recorded.
     pub fn signature_matches(&self) -> u64 {
-        self.src.sig_matches
+        self.pairs()
+            .iter()
+            .filter_map(|p| p.detail.as_ref())
+            .flat_map(|d| d.sigs.iter())
+            .map(|h| u64::from(h.count))
+            .sum()
     }
     /// Distinct (destination, signature) pairs.
     pub fn unique_signatures(&self) -> usize {
-        self.src
-            .pairs
+        self.pairs()
             .iter()
-            .map(|p| {
-                let mut s: Vec<u32> = p.detail.sigs.iter().map(|h| h.sig).collect();
+            .filter_map(|p| p.detail.as_ref())
+            .map(|d| {
+                let mut s: Vec<u32> = d.sigs.iter().map(|h| h.sig).collect();
                 s.sort_unstable();
                 s.dedup();
                 s.len()
             })
             .sum()
     }
-    /// First packet time.
+    /// First packet time (whole seconds).
     pub fn first_seen(&self) -> Timestamp {
-        self.src.first
+        let s = self
+            .pairs()
+            .iter()
+            .filter(|p| p.absnum > 0)
+            .map(|p| p.start)
+            .min()
+            .unwrap_or(0);
+        Timestamp::from_secs(i64::from(s))
     }
-    /// Last packet time.
+    /// Last packet time (whole seconds).
     pub fn last_seen(&self) -> Timestamp {
-        self.src.last
+        let s = self
+            .pairs()
+            .iter()
+            .filter(|p| p.absnum > 0)
+            .map(|p| p.last)
+            .max()
+            .unwrap_or(0);
+        Timestamp::from_secs(i64::from(s))
     }
     /// Destinations, in first-seen order.
     pub fn destinations(&self) -> impl Iterator<Item = PairView<'a>> + 'a {
         let engine = self.engine;
-        self.src
-            .pairs
+        self.pairs()
             .iter()
             .filter(|p| p.absnum > 0)
             .map(move |pair| PairView { engine, pair })
@@ -116,17 +137,16 @@ impl<'a> SourceView<'a> {
     /// Protocols with a per-protocol record on some pair (psad's `Total protocols`).
     pub fn protocol_count(&self) -> usize {
         let mut seen: Vec<Proto> = Vec::new();
-        for p in &self.src.pairs {
-            for c in &p.detail.chains {
+        for p in self.pairs() {
+            for c in p.chain_counts() {
                 let counted = match c.proto {
                     Proto::Tcp | Proto::Udp | Proto::UdpLite => true,
-                    Proto::Icmp | Proto::Icmp6 => {
-                        p.detail.sigs.iter().any(|h| h.proto == c.proto)
-                            || p.detail
-                                .icmp_invalid
+                    Proto::Icmp | Proto::Icmp6 => p.detail.as_ref().is_some_and(|d| {
+                        d.sigs.iter().any(|h| h.proto == c.proto)
+                            || d.icmp_invalid
                                 .iter()
                                 .any(|x| x.v6 == (c.proto == Proto::Icmp6))
-                    }
+                    }),
                     Proto::Other(_) => false,
                 };
                 if counted && !seen.contains(&c.proto) {
@@ -153,15 +173,15 @@ impl<'a> PairView<'a> {
     }
     /// Distinct protocol numbers seen.
     pub fn distinct_protocols(&self) -> u32 {
-        self.pair.detail.protos.iter().map(|w| w.count_ones()).sum()
+        self.pair.distinct_protocols()
     }
-    /// Time of the first packet.
+    /// Time of the first packet (whole seconds).
     pub fn start(&self) -> Timestamp {
-        self.pair.start
+        Timestamp::from_secs(i64::from(self.pair.start))
     }
-    /// Time of the last packet.
+    /// Time of the last packet (whole seconds).
     pub fn last(&self) -> Timestamp {
-        self.pair.last
+        Timestamp::from_secs(i64::from(self.pair.last))
     }
     /// Destination port ranges per protocol (tcp, udp, udplite order).
     pub fn port_ranges(&self) -> impl Iterator<Item = PortRange> + 'a {
@@ -181,41 +201,43 @@ impl<'a> PairView<'a> {
     pub fn chains(&self) -> impl Iterator<Item = (Chain, &'a str, Proto, u32)> + 'a {
         let e = self.engine;
         self.pair
-            .detail
-            .chains
-            .iter()
+            .chain_counts()
+            .into_iter()
             .map(move |c| (c.chain, e.name(c.intf), c.proto, c.count))
     }
     /// (chain, log prefix, packets) counters.
     pub fn prefixes(&self) -> impl Iterator<Item = (Chain, &'a str, u32)> + 'a {
         let e = self.engine;
         self.pair
-            .detail
-            .prefixes
-            .iter()
+            .prefix_counts()
+            .into_iter()
             .map(move |c| (c.chain, e.name(c.prefix), c.count))
     }
     /// TCP flag combinations and their packet counts.
     pub fn tcp_flags(&self) -> impl Iterator<Item = (TcpFlags, u32)> + 'a {
-        self.pair.detail.flags.iter().copied()
+        self.pair.flag_counts().into_iter()
     }
     /// Signature hits.
     pub fn signatures(&self) -> impl Iterator<Item = SigHitView> + 'a {
-        self.pair.detail.sigs.iter().map(|h| SigHitView {
-            sig: h.sig,
-            chain: h.chain,
-            count: h.count,
-            dport: h.dport,
-            flags: h.flags,
-            proto: h.proto,
-        })
+        self.pair
+            .detail
+            .iter()
+            .flat_map(|d| d.sigs.iter())
+            .map(|h| SigHitView {
+                sig: h.sig,
+                chain: h.chain,
+                count: h.count,
+                dport: h.dport,
+                flags: h.flags,
+                proto: h.proto,
+            })
     }
     /// Invalid ICMP types/codes.
     pub fn icmp_invalid(&self) -> impl Iterator<Item = IcmpInvalidView> + 'a {
         self.pair
             .detail
-            .icmp_invalid
             .iter()
+            .flat_map(|d| d.icmp_invalid.iter())
             .map(|x| IcmpInvalidView {
                 v6: x.v6,
                 kind: x.kind,
@@ -227,18 +249,21 @@ impl<'a> PairView<'a> {
     /// Syslog hostnames that logged the pair.
     pub fn hosts(&self) -> impl Iterator<Item = &'a str> + 'a {
         let e = self.engine;
-        self.pair.detail.hosts.iter().map(move |&h| e.name(h))
+        self.pair.host_ids().into_iter().map(move |h| e.name(h))
+    }
+    fn marker(&self, f: impl Fn(&super::state::PairDetail) -> bool) -> bool {
+        self.pair.detail.as_deref().is_some_and(f)
     }
     /// Masscan marker (SYN without options after options were seen).
     pub fn is_masscan(&self) -> bool {
-        self.pair.detail.is_masscan
+        self.marker(|d| d.is_masscan)
     }
     /// Mirai marker (SYN to 2323 after >= 10 SYNs to 23).
     pub fn is_mirai(&self) -> bool {
-        self.pair.detail.is_mirai
+        self.marker(|d| d.is_mirai)
     }
     /// Topera marker (IPv6 TCP with >= 7 extension-header groups).
     pub fn is_topera(&self) -> bool {
-        self.pair.detail.is_topera
+        self.marker(|d| d.is_topera)
     }
 }

@@ -379,18 +379,17 @@ impl Report {
         let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
 
         let stats = engine.stats();
-        let top = |m: &std::collections::HashMap<u16, u64>| {
+        let top = |m: &mut dyn Iterator<Item = (u16, u64)>| {
             let mut v: Vec<PortCount> = m
-                .iter()
-                .map(|(&port, &packets)| PortCount { port, packets })
+                .map(|(port, packets)| PortCount { port, packets })
                 .collect();
             v.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port)));
             v.truncate(cfg.status_ports_threshold as usize);
             v
         };
         let top_ports = TopPorts {
-            tcp: top(&stats.tcp_ports),
-            udp: top(&stats.udp_ports),
+            tcp: top(&mut stats.tcp_ports()),
+            udp: top(&mut stats.udp_ports()),
         };
         let mut top_signatures: Vec<TopSignature> = stats
             .signatures
@@ -415,8 +414,7 @@ impl Report {
             })
             .collect();
         prefixes.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.name.cmp(&b.name)));
-        let mut protocols: Vec<(Proto, u64)> =
-            stats.protocols.iter().map(|(&p, &c)| (p, c)).collect();
+        let mut protocols: Vec<(Proto, u64)> = stats.protocols().collect();
         protocols.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let protocols = protocols
             .into_iter()

@@ -64,18 +64,16 @@ pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io
         ))
     )?;
 
+    let sigs = &r.top_signatures[..r.top_signatures.len().min(r.sigs_shown)];
     writeln!(
         out,
         "{}",
-        h(&format!(
-            "[+] Top {} signature matches:",
-            r.top_signatures.len()
-        ))
+        h(&format!("[+] Top {} signature matches:", r.sigs_shown))
     )?;
-    if r.top_signatures.is_empty() {
+    if sigs.is_empty() {
         writeln!(out, "        [NONE]")?;
     }
-    for s in &r.top_signatures {
+    for s in sigs {
         writeln!(
             out,
             "      \"{}\" ({}),  Count: {},  Unique sources: {},  Sid: {}",
