@@ -1,0 +1,71 @@
+//! Signature matching throughput on the parser's checked-in corpus sample
+//! (`test_data/parse/bench_sample.log`), with psad's rule file (when
+//! installed) and with our built-in rules, in both matching modes.
+//! Criterion reports packets per second (`Throughput::Elements`).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use tripline_core::parse::parse_line;
+use tripline_core::signature::SignatureSet;
+use tripline_core::{Packet, ParseOptions};
+
+const SAMPLE: &str = include_str!("../test_data/parse/bench_sample.log");
+
+fn any_net(name: &str) -> Option<String> {
+    match name {
+        "HOME_NET" | "EXTERNAL_NET" | "HTTP_SERVERS" | "SQL_SERVERS" => Some("any".into()),
+        "HTTP_PORTS" => Some("80".into()),
+        "SHELLCODE_PORTS" => Some("!80".into()),
+        _ => None,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let opts = ParseOptions::default();
+    let pkts: Vec<Packet<'static>> = SAMPLE
+        .lines()
+        .filter_map(|l| parse_line(l, &opts).ok().flatten())
+        .collect();
+    let mut sets = vec![("builtin", SignatureSet::builtin())];
+    if let Ok(text) = std::fs::read_to_string("/etc/psad/signatures") {
+        if let Ok(s) = SignatureSet::parse(&text, "/etc/psad/signatures", &any_net) {
+            sets.push(("psad", s));
+        }
+    }
+    // Best-of-runs ns/packet, robust to other load on the machine.
+    for (name, set) in &sets {
+        for compat in [false, true] {
+            let mut out = Vec::with_capacity(16);
+            let mut best = f64::MAX;
+            for _ in 0..200 {
+                let t = std::time::Instant::now();
+                for p in &pkts {
+                    set.match_packet(black_box(p), compat, &mut out);
+                }
+                best = best.min(t.elapsed().as_nanos() as f64 / pkts.len() as f64);
+            }
+            eprintln!("signatures/{name}/{}: best {best:.1} ns/packet", if compat { "compat" } else { "fixed" });
+        }
+    }
+    let mut g = c.benchmark_group("signatures");
+    g.throughput(Throughput::Elements(pkts.len() as u64));
+    for (name, set) in &sets {
+        for compat in [false, true] {
+            let id = format!("{name}/{}", if compat { "compat" } else { "fixed" });
+            let mut out = Vec::with_capacity(16);
+            g.bench_function(id, |b| {
+                b.iter(|| {
+                    let mut n = 0;
+                    for p in &pkts {
+                        set.match_packet(black_box(p), compat, &mut out);
+                        n += out.len();
+                    }
+                    n
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
