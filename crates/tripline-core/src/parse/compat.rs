@@ -10,7 +10,7 @@
 //! Not on the hot path.
 
 use super::{ParseError, ParseErrorKind};
-use crate::packet::{Packet, Proto};
+use crate::packet::Packet;
 use memchr::memmem;
 
 /// One element of a psad pattern.
@@ -517,7 +517,6 @@ pub fn psad_compat_check(line: &str, pkt: &Packet<'_>) -> Result<(), ParseError>
             Err(reject(addr_field(pkt)))
         };
     }
-    let _ = pkt.proto == Proto::Tcp;
     Err(reject("PROTO"))
 }
 

@@ -67,8 +67,7 @@ impl Civil {
     /// A year-less RFC 3164 stamp: the year of `now` (local time), or the
     /// year before if that lands more than a day in the future.
     pub(crate) fn to_ts_yearless(self, now: Timestamp, offset_secs: i64) -> Option<Timestamp> {
-        let local_now = now.0.checked_add(offset_secs * US)?;
-        let (year, _, _) = civil_from_days(local_now.div_euclid(DAY_US));
+        let year = year_of(now, offset_secs)?;
         let t = self.to_ts(year, offset_secs)?;
         if t.0 > now.0.saturating_add(DAY_US) {
             self.to_ts(year - 1, offset_secs)
@@ -76,6 +75,25 @@ impl Civil {
             Some(t)
         }
     }
+}
+
+thread_local! {
+    /// Last (now, offset) -> local year: callers pass the same "now" for a
+    /// whole batch, and the calendar math was a tenth of the parse time.
+    /// A pure memo: the result depends only on the key.
+    static YEAR: std::cell::Cell<(i64, i64, i64)> = const { std::cell::Cell::new((i64::MIN, 0, 0)) };
+}
+
+/// The local calendar year at `now`.
+fn year_of(now: Timestamp, offset_secs: i64) -> Option<i64> {
+    let (k_now, k_off, y) = YEAR.with(|c| c.get());
+    if k_now == now.0 && k_off == offset_secs {
+        return Some(y);
+    }
+    let local_now = now.0.checked_add(offset_secs.checked_mul(US)?)?;
+    let (year, _, _) = civil_from_days(local_now.div_euclid(DAY_US));
+    YEAR.with(|c| c.set((now.0, offset_secs, year)));
+    Some(year)
 }
 
 /// Month number of an English three-letter abbreviation.
