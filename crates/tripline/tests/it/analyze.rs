@@ -54,3 +54,166 @@ fn text_report_names_the_scanner() {
     assert!(out.contains("[+] IP Status Detail:"), "{out}");
     assert!(out.contains("SRC:  198.51.100.10, DL: "), "{out}");
 }
+
+fn corpus(name: &str) -> String {
+    crate::util::shared()
+        .join("corpus/dev")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn ip_and_min_dl_filter_sources() {
+    let r = analyze_json(&["--ip", "198.51.100.10", &sample()]);
+    let srcs = r["sources"].as_array().unwrap();
+    assert_eq!(srcs.len(), 1);
+    assert_eq!(srcs[0]["src"], "198.51.100.10");
+    let all = analyze_json(&["--min-dl", "0", &sample()]);
+    let high = analyze_json(&["--min-dl", "3", &sample()]);
+    let n_all = all["sources"].as_array().unwrap().len();
+    let n_high = high["sources"].as_array().unwrap().len();
+    assert!(n_high < n_all, "{n_high} vs {n_all}");
+    assert!(high["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["danger_level"].as_u64().unwrap() >= 3));
+}
+
+#[test]
+fn summary_omits_the_detail_section() {
+    let out = run_ok(
+        tripline()
+            .args(["analyze", "--summary", "--color", "never"])
+            .arg(sample()),
+    );
+    assert!(out.contains("[+] Top attackers:"), "{out}");
+    assert!(!out.contains("[+] IP Status Detail:"), "{out}");
+}
+
+#[test]
+fn csv_rows_use_psad_field_names() {
+    let out = run_ok(
+        tripline()
+            .args([
+                "analyze",
+                "--csv",
+                "--csv-fields",
+                "src,dp,proto,flags,chain,log_prefix",
+            ])
+            .arg(sample()),
+    );
+    let first = out.lines().next().unwrap();
+    assert_eq!(first.split(", ").count(), 6, "{first}");
+    assert!(
+        out.lines()
+            .any(|l| l == "198.51.100.10, 143, tcp, SYN, INPUT, IN_DROP"),
+        "{}",
+        &out[..500]
+    );
+    let bad = tripline()
+        .args(["analyze", "--csv", "--csv-fields", "src,nope"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("\"nope\""));
+}
+
+#[test]
+fn every_corpus_format_gives_the_same_sources() {
+    let key = |r: &serde_json::Value| -> Vec<(String, u64, u64)> {
+        let mut v: Vec<_> = r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["src"].as_str().unwrap().to_string(),
+                    s["danger_level"].as_u64().unwrap(),
+                    s["packets"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let reference = key(&analyze_json(&[&corpus("syslog.log")]));
+    assert!(reference.len() >= 20);
+    for f in [
+        "rsyslog-iso.log",
+        "rfc5424.log.gz",
+        "dmesg.log",
+        "journal.export.gz",
+    ] {
+        assert_eq!(key(&analyze_json(&[&corpus(f)])), reference, "{f}");
+    }
+}
+
+#[test]
+fn stdin_and_several_files_in_order() {
+    let sample = std::fs::read(sample()).unwrap();
+    let mut child = tripline()
+        .args(["analyze", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&sample).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let two = analyze_json(&[&crate::analyze::sample(), &crate::analyze::sample()]);
+    assert_eq!(
+        two["totals"]["lines"].as_u64().unwrap(),
+        2 * r["totals"]["lines"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn malformed_lines_are_counted_and_shown_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("bad.log");
+    let good = std::fs::read_to_string(sample())
+        .unwrap()
+        .lines()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Real lines with one field broken each.
+    let bad_src = good
+        .lines()
+        .next()
+        .unwrap()
+        .replace("SRC=203.0.113.100", "SRC=203.0.113.999");
+    let no_proto = good.lines().nth(1).unwrap().replace("PROTO=TCP ", "");
+    std::fs::write(&log, format!("{good}\n{bad_src}\n{no_proto}\n")).unwrap();
+    let r = analyze_json(&[log.to_str().unwrap()]);
+    assert_eq!(r["totals"]["malformed"], 2);
+    assert_eq!(r["malformed"][0]["line"], 4);
+    assert_eq!(r["malformed"][0]["field"], "SRC");
+    assert_eq!(r["malformed"][1]["line"], 5);
+    let text = run_ok(tripline().args(["analyze", "--color", "never"]).arg(&log));
+    assert!(text.contains("bad.log:4: invalid field SRC"), "{text}");
+}
+
+#[test]
+fn config_dump_and_errors_name_file_and_line() {
+    let out = run_ok(tripline().args(["config", "dump", "--psad-conf", "/etc/psad/psad.conf"]));
+    assert!(out.contains("DANGER_LEVEL3"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("psad.conf");
+    std::fs::write(&conf, "HOME_NET any;\nDANGER_LEVL1 5;\n").unwrap();
+    let bad = tripline()
+        .args(["config", "check", "--psad-conf"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("psad.conf:2") && err.contains("DANGER_LEVEL1"),
+        "{err}"
+    );
+}
