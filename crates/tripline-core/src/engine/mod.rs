@@ -24,7 +24,8 @@ use crate::icmp::{IcmpCheck, IcmpTypes};
 use crate::packet::Header;
 use crate::packet::{Chain, Packet, Proto, Timestamp};
 use crate::parse::{
-    parse_line, parse_message, psad_compat_check, psad_view, ParseError, ParseOptions,
+    decode_journal_json, parse_line, parse_message, psad_compat_check, psad_view, ParseError,
+    ParseErrorKind, ParseOptions,
 };
 use crate::signature::{fwsnort_tag, RuleDl, SignatureSet, SnortRules};
 use std::collections::{HashMap, VecDeque};
@@ -348,6 +349,17 @@ impl Engine {
         fallback: Timestamp,
     ) -> LineOutcome {
         let parsed = parse_line(line, opts);
+        if let Err(ParseError {
+            reason: ParseErrorKind::Encoded,
+            ..
+        }) = parsed
+        {
+            // A journal JSON line whose MESSAGE is escaped or a byte array.
+            return match decode_journal_json(line) {
+                Ok(entry) => self.handle_message(&entry.message, entry.header, fallback),
+                Err(e) => LineOutcome::Malformed(e),
+            };
+        }
         self.handle_parsed(line, parsed, fallback)
     }
 
@@ -874,3 +886,6 @@ impl Engine {
         chain.as_str()
     }
 }
+
+#[cfg(test)]
+mod tests;

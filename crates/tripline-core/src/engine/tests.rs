@@ -1,0 +1,114 @@
+//! Engine tests on real corpus lines (../shared/corpus/dev/syslog.log).
+
+use super::*;
+
+const SYN: &str = "Nov 21 23:20:40 fw1 kernel: [ 8085.309164] IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:5c:00:0a:08:00 SRC=198.51.100.10 DST=198.51.100.1 LEN=44 TOS=0x00 PREC=0x00 TTL=52 ID=42853 PROTO=TCP SPT=55018 DPT=143 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4) ";
+
+fn engine(cfg: Config) -> Engine {
+    Engine::new(Arc::new(cfg), Arc::new(Rules::default())).unwrap()
+}
+
+fn opts() -> ParseOptions {
+    ParseOptions {
+        now: Timestamp::from_secs(1_800_000_000),
+        ..ParseOptions::default()
+    }
+}
+
+fn syn_to(port: u16) -> String {
+    SYN.replace("DPT=143", &format!("DPT={port}"))
+}
+
+#[test]
+fn five_ports_reach_dl1_and_raise_an_event() {
+    let mut e = engine(Config::default());
+    for p in 1..=4 {
+        assert_eq!(
+            e.handle_line(&syn_to(p), &opts(), Timestamp(0)),
+            LineOutcome::Accepted
+        );
+    }
+    let src: IpAddr = "198.51.100.10".parse().unwrap();
+    assert_eq!(e.source(src).unwrap().danger_level(), 0);
+    let _ = e.handle_line(&syn_to(5), &opts(), Timestamp(0));
+    assert_eq!(e.source(src).unwrap().danger_level(), 1);
+    let events: Vec<Event> = std::iter::from_fn(|| e.poll_event()).collect();
+    assert!(matches!(events[0], Event::SourceSeen { .. }));
+    assert!(events
+        .iter()
+        .any(|ev| matches!(ev, Event::DangerRaised { from: 0, to: 1, .. })));
+}
+
+#[test]
+fn compat_mode_assigns_levels_at_interval_end() {
+    let mut e = engine(Config {
+        psad_compat: true,
+        ..Config::default()
+    });
+    for p in 1..=5 {
+        let _ = e.handle_line(&syn_to(p), &opts(), Timestamp(0));
+    }
+    let src: IpAddr = "198.51.100.10".parse().unwrap();
+    assert_eq!(e.source(src).unwrap().danger_level(), 0);
+    e.end_interval(e.now());
+    assert_eq!(e.source(src).unwrap().danger_level(), 1);
+}
+
+#[test]
+fn journal_json_with_escaped_message_is_decoded() {
+    // journalctl -o json writes MESSAGE as a byte array when it holds control characters.
+    let msg = "IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:5c:00:0a:08:00 SRC=198.51.100.10 DST=198.51.100.1 LEN=44 TOS=0x00 PREC=0x00 TTL=52 ID=42853 PROTO=TCP SPT=55018 DPT=143 WINDOW=1024 RES=0x00 SYN URGP=0 \u{1}";
+    let bytes: Vec<String> = msg.bytes().map(|b| b.to_string()).collect();
+    let line = format!(
+        "{{\"_HOSTNAME\":\"fw1\",\"__REALTIME_TIMESTAMP\":\"1795303240354197\",\"MESSAGE\":[{}]}}",
+        bytes.join(",")
+    );
+    let mut e = engine(Config::default());
+    assert_eq!(
+        e.handle_line(&line, &opts(), Timestamp(0)),
+        LineOutcome::Accepted
+    );
+    assert!(e.source("198.51.100.10".parse().unwrap()).is_some());
+}
+
+#[test]
+fn time_going_backwards_is_clamped_and_counted() {
+    let mut e = engine(Config::default());
+    let p1 = parse_line(SYN, &opts()).unwrap().unwrap();
+    let _ = e.handle_packet(Timestamp::from_secs(100), &p1);
+    let _ = e.handle_packet(Timestamp::from_secs(50), &p1);
+    assert_eq!(e.now(), Timestamp::from_secs(100));
+    assert_eq!(e.stats().clock_backwards, 1);
+}
+
+#[test]
+fn conntrack_ack_packets_are_ignored_by_default() {
+    let mut e = engine(Config::default());
+    let ack = SYN.replace(" SYN ", " ACK ");
+    assert_eq!(
+        e.handle_line(&ack, &opts(), Timestamp(0)),
+        LineOutcome::Ignored(IgnoreReason::ConntrackAckRst)
+    );
+    assert_eq!(e.stats().ignored(IgnoreReason::ConntrackAckRst), 1);
+}
+
+#[test]
+fn sweep_gate_rechecks_earlier_pairs() {
+    // 20 packets to one port of one host (range 0: no level by count), then
+    // nine more hosts: the source crosses DL1_UNIQUE_HOSTS and the first pair,
+    // now qualifying, lifts it by its packet count (psad's end-of-interval result).
+    let mut e = engine(Config::default());
+    for _ in 0..20 {
+        let _ = e.handle_line(SYN, &opts(), Timestamp(0));
+    }
+    for h in 2..=10 {
+        let l = SYN.replace("DST=198.51.100.1 ", &format!("DST=198.51.100.{} ", 100 + h));
+        let _ = e.handle_line(&l, &opts(), Timestamp(0));
+    }
+    assert_eq!(
+        e.source("198.51.100.10".parse().unwrap())
+            .unwrap()
+            .danger_level(),
+        2
+    );
+}
