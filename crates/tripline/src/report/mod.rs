@@ -481,7 +481,11 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
         first_seen: rfc3339(s.first_seen()),
         last_seen: rfc3339(s.last_seen()),
         os_guess: None,
-        scan_types: kinds.into_values().collect(),
+        scan_types: {
+            let mut v: Vec<ScanType> = kinds.into_values().collect();
+            v.sort_by(|a, b| b.packets.cmp(&a.packets).then_with(|| a.kind.cmp(&b.kind)));
+            v
+        },
         signatures: sigs
             .into_iter()
             .map(|(sig, count)| {

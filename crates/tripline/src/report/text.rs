@@ -159,9 +159,10 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         let kinds: Vec<String> = s
             .scan_types
             .iter()
-            .map(|k| match k.nmap {
-                Some(n) => format!("{} ({} pkts, nmap {n})", k.kind, k.packets),
-                None => format!("{} ({} pkts)", k.kind, k.packets),
+            .map(|k| match (k.nmap, k.packets) {
+                (_, 0) => format!("{} marker", k.kind),
+                (Some(n), p) => format!("{} ({p} pkts, nmap {n})", k.kind),
+                (None, p) => format!("{} ({p} pkts)", k.kind),
             })
             .collect();
         writeln!(out, "    Scan types: {}", kinds.join(", "))?;
