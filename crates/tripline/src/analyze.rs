@@ -145,7 +145,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
         &args.ip,
         &inputs,
     );
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;

@@ -269,6 +269,7 @@ pub struct Engine {
     seen_tcp_options: bool,
     interval: Vec<u32>,
     sig_buf: Vec<u32>,
+    sid_finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl Engine {
@@ -287,6 +288,8 @@ impl Engine {
             .iter()
             .map(|re| compile("FW_MSG_SEARCH", re))
             .collect::<Result<Vec<_>, _>>()?;
+        let sid_finder = (!config.snort_sid_str.is_empty())
+            .then(|| memchr::memmem::Finder::new(config.snort_sid_str.as_bytes()).into_owned());
         Ok(Engine {
             config,
             rules,
@@ -307,6 +310,7 @@ impl Engine {
             seen_tcp_options: false,
             interval: Vec::new(),
             sig_buf: Vec::new(),
+            sid_finder,
         })
     }
 
@@ -454,10 +458,12 @@ impl Engine {
             return self.ignore(IgnoreReason::Protocol);
         }
         let flags = pkt.tcp_flags();
-        let fwsnort = if !cfg.snort_sid_str.is_empty() {
-            fwsnort_tag(pkt.prefix, &cfg.snort_sid_str)
-        } else {
-            None
+        let fwsnort = match &self.sid_finder {
+            // Cheap pre-check: most prefixes carry no SID at all.
+            Some(f) if f.find(pkt.prefix.as_bytes()).is_some() => {
+                fwsnort_tag(pkt.prefix, &cfg.snort_sid_str)
+            }
+            _ => None,
         };
         if pkt.proto == Proto::Tcp
             && fwsnort.is_none()
