@@ -31,6 +31,26 @@ fn bench(c: &mut Criterion) {
             sets.push(("psad", s));
         }
     }
+    // `SIG_FIXED_WORK=<set>/<mode>`: 100 passes and exit, for `perf stat`
+    // instruction counts, which other load on the machine does not disturb.
+    if let Ok(w) = std::env::var("SIG_FIXED_WORK") {
+        for (name, set) in &sets {
+            for compat in [false, true] {
+                if w == format!("{name}/{}", if compat { "compat" } else { "fixed" }) {
+                    let mut out = Vec::with_capacity(16);
+                    let mut n = 0;
+                    for _ in 0..100 {
+                        for p in &pkts {
+                            set.match_packet(black_box(p), compat, &mut out);
+                            n += out.len();
+                        }
+                    }
+                    eprintln!("{w}: {} packets, {n} matches", 100 * pkts.len());
+                }
+            }
+        }
+        std::process::exit(0);
+    }
     // Best-of-runs ns/packet, robust to other load on the machine.
     for (name, set) in &sets {
         for compat in [false, true] {
@@ -43,7 +63,10 @@ fn bench(c: &mut Criterion) {
                 }
                 best = best.min(t.elapsed().as_nanos() as f64 / pkts.len() as f64);
             }
-            eprintln!("signatures/{name}/{}: best {best:.1} ns/packet", if compat { "compat" } else { "fixed" });
+            eprintln!(
+                "signatures/{name}/{}: best {best:.1} ns/packet",
+                if compat { "compat" } else { "fixed" }
+            );
         }
     }
     let mut g = c.benchmark_group("signatures");

@@ -45,9 +45,14 @@ impl Default for IpOptions {
 impl IpOptions {
     /// Our built-in table (`data/ip_options`, from the IANA registry).
     pub fn builtin() -> IpOptions {
-        // The embedded file is tested to parse; fall back to empty rather than panic.
-        IpOptions::parse(include_str!("../../data/ip_options"), "builtin:ip_options")
-            .unwrap_or_else(|_| IpOptions::from_entries(Vec::new()))
+        static BUILTIN: std::sync::OnceLock<IpOptions> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                // The embedded file is tested to parse; fall back to empty rather than panic.
+                IpOptions::parse(include_str!("../../data/ip_options"), "builtin:ip_options")
+                    .unwrap_or_else(|_| IpOptions::from_entries(Vec::new()))
+            })
+            .clone()
     }
 
     /// Parse psad's `ip_options` format: `<value> <len|-1> <name> <text>`,

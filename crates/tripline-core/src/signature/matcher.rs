@@ -1,18 +1,52 @@
 //! Matching packets against a [`SignatureSet`] (spec §3.3).
 //!
-//! Rules are indexed per protocol: tcp and udp rules by destination-port
-//! range, icmp rules by `itype` range, `ip` rules in one list. A lookup is a
-//! binary search over range boundaries, giving a precomputed slice of
-//! candidate rules; only those are tested. Rules whose key can lie anywhere
-//! (negated ranges, `<-`/`<>` rules, icmp rules without `itype`) sit in every
-//! slice. No allocation happens per packet.
+//! Each mode has its own index, since the modes resolve ranges, flags and
+//! directions differently. Rules are indexed per protocol: tcp and udp rules
+//! by destination-port range, icmp rules by `itype` range, `ip` rules in one
+//! list. A lookup is a binary search over range boundaries giving a
+//! precomputed slice of candidates; rules whose key can lie anywhere
+//! (negated ranges, `<-`/`<>` rules in default mode, icmp rules without
+//! `itype`) sit in every slice. Each candidate carries a TCP-flag mask test
+//! and "needs IP options / needs src == dst" bits, so most candidates are
+//! rejected without touching the rule. Survivors are checked against a
+//! compact compiled form (ports, a flat list of integer checks, flags); only
+//! rules with non-`any` addresses, `ipopts`, `sameip` or `ip_proto` consult
+//! the full [`Signature`]. Rules that can never match in a mode (psad's empty
+//! flag text, `ip_proto` in compat mode) are left out of that mode's index.
+//! No allocation happens per packet.
 
 use super::ipopts::intersects;
 use super::range::IntRange;
-use super::rule::{Direction, IpOptsSpec, SigProto};
+use super::rule::{AddrSpec, Direction, FlagMode, FlagSpec, IpOptsSpec, SigProto};
 use super::{Signature, SignatureSet};
+use crate::net::IpNet;
 use crate::packet::{Packet, Proto, TcpFlags};
 use std::net::IpAddr;
+
+/// One candidate: a rule index plus cheap pre-tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Cand {
+    idx: u32,
+    /// The packet's TCP flags masked with `fmask` must equal `fwant`.
+    fmask: u8,
+    fwant: u8,
+    /// `REQ_*` bits the packet must have.
+    req: u8,
+    /// The rule's most selective integer test (or an always-true one).
+    k: Check,
+    /// Which entry of the rule's `dirs` this candidate stands for.
+    dir: u8,
+}
+
+impl Cand {
+    #[inline]
+    fn pretest(&self, p: &Pkt<'_, '_>) -> bool {
+        p.flags & self.fmask == self.fwant && p.have & self.req == self.req && self.k.ok(p)
+    }
+}
+
+const REQ_IPOPTS: u8 = 1;
+const REQ_SAME: u8 = 2;
 
 /// Candidate lists for one key (destination port or ICMP type).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,13 +55,17 @@ pub(crate) struct KeyIndex {
     starts: Vec<u32>,
     /// `rules[offs[k]..offs[k + 1]]` are the candidates of segment `k`.
     offs: Vec<u32>,
-    rules: Vec<u32>,
+    rules: Vec<Cand>,
+    /// Per block of `1 << shift` keys, the first and last segment touching it,
+    /// so most lookups need no search at all.
+    blocks: Vec<(u32, u32)>,
+    shift: u32,
 }
 
 impl KeyIndex {
     /// Build from (rule, key range or `None` = every key) entries over
     /// keys `0..=max`. A rule may have several entries.
-    fn build(entries: &[(u32, Option<(i64, i64)>)], max: i64) -> KeyIndex {
+    fn build(entries: &[(Cand, Option<(i64, i64)>)], max: i64, shift: u32) -> KeyIndex {
         let mut starts = vec![0i64];
         for (_, r) in entries {
             if let Some((lo, hi)) = *r {
@@ -51,65 +89,362 @@ impl KeyIndex {
                 }
             }
             idx.rules[from..].sort_unstable();
-            let mut seg: Vec<u32> = idx.rules.split_off(from);
+            let mut seg: Vec<Cand> = idx.rules.split_off(from);
             seg.dedup();
             idx.rules.extend(seg);
             idx.offs.push(idx.rules.len() as u32);
             idx.starts.push(s as u32);
         }
+        idx.shift = shift;
+        let seg = |key: u32| idx.starts.partition_point(|&s| s <= key) as u32 - 1;
+        idx.blocks = (0..=(max as u32 >> shift))
+            .map(|b| {
+                let first = b << shift;
+                let last = (first + (1 << shift) - 1).min(max as u32);
+                (seg(first), seg(last))
+            })
+            .collect();
         idx
     }
 
     #[inline]
-    fn get(&self, key: u32) -> &[u32] {
-        let k = self.starts.partition_point(|&s| s <= key);
-        if k == 0 {
-            return &[];
-        }
-        &self.rules[self.offs[k - 1] as usize..self.offs[k] as usize]
+    fn get(&self, key: u32) -> &[Cand] {
+        let k = match self.blocks.get((key >> self.shift) as usize) {
+            Some(&(lo, hi)) if lo == hi => lo as usize,
+            Some(&(lo, hi)) => {
+                let (lo, hi) = (lo as usize, hi as usize);
+                lo + self.starts[lo + 1..=hi].partition_point(|&s| s <= key)
+            }
+            None => match self.starts.partition_point(|&s| s <= key) {
+                0 => return &[],
+                k => k - 1,
+            },
+        };
+        &self.rules[self.offs[k] as usize..self.offs[k + 1] as usize]
     }
 }
 
-/// The per-protocol candidate index of a signature set.
+/// An integer test on one packet value (`F_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Check {
+    field: u8,
+    /// IP-level (skipped for IPv6 in compat mode).
+    ip: bool,
+    neg: bool,
+    lo: i64,
+    hi: i64,
+}
+
+impl Check {
+    /// Passes every packet (`F_TRUE` holds 0).
+    const TRUE: Check = Check {
+        field: F_TRUE,
+        ip: false,
+        neg: false,
+        lo: i64::MIN,
+        hi: i64::MAX,
+    };
+
+    #[inline]
+    fn ok(&self, p: &Pkt<'_, '_>) -> bool {
+        if self.ip && p.compat && p.v6 {
+            return true;
+        }
+        let v = p.vals[(self.field & 15) as usize];
+        v != NONE && (v >= self.lo && v <= self.hi) != self.neg
+    }
+}
+
+const F_TTL: u8 = 0;
+const F_ID: u8 = 1;
+const F_LEN: u8 = 2;
+const F_PROTO: u8 = 3;
+const F_WINDOW: u8 = 4;
+const F_SEQ: u8 = 5;
+const F_ACK: u8 = 6;
+const F_DSIZE: u8 = 7;
+const F_ITYPE: u8 = 8;
+const F_ICODE: u8 = 9;
+const F_ICMP_ID: u8 = 10;
+const F_ICMP_SEQ: u8 = 11;
+/// Always 0.
+const F_TRUE: u8 = 15;
+/// A value the log line does not carry.
+const NONE: i64 = i64::MIN;
+
+/// An address field in a form tested inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AddrFast {
+    Any,
+    V4 {
+        net: u32,
+        mask: u32,
+    },
+    /// Lists, IPv6 networks, negation: use [`AddrSpec::matches`].
+    Slow,
+}
+
+impl AddrFast {
+    fn of(a: &AddrSpec, compat: bool) -> AddrFast {
+        // compat mode reads `!net` as `net`.
+        let pos: Vec<&IpNet> = if compat {
+            a.nets.iter().chain(&a.negated).collect()
+        } else {
+            a.nets.iter().collect()
+        };
+        if a.any && (compat || a.negated.is_empty()) {
+            return AddrFast::Any;
+        }
+        match (pos.as_slice(), compat || a.negated.is_empty()) {
+            ([n], true) => match n.addr {
+                IpAddr::V4(v4) => {
+                    let mask = if n.prefix == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - u32::from(n.prefix))
+                    };
+                    AddrFast::V4 {
+                        net: u32::from(v4),
+                        mask,
+                    }
+                }
+                IpAddr::V6(_) => AddrFast::Slow,
+            },
+            _ => AddrFast::Slow,
+        }
+    }
+
+    #[inline]
+    fn matches(self, ip: IpAddr) -> bool {
+        match (self, ip) {
+            (AddrFast::Any, _) => true,
+            (AddrFast::V4 { net, mask }, IpAddr::V4(a)) => u32::from(a) & mask == net,
+            _ => false,
+        }
+    }
+}
+
+/// A rule compiled for one mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Compiled {
+    /// Addresses testable inline (else use the full header test).
+    simple: bool,
+    /// Directions, as (addresses swapped, ports swapped); the second only
+    /// for `<>` in default mode. A candidate names the one it stands for.
+    dirs: [(bool, bool); 2],
+    src: AddrFast,
+    dst: AddrFast,
+    /// tcp/udp: test ports.
+    ports: bool,
+    sport: (i64, i64, bool),
+    dport: (i64, i64, bool),
+    checks: std::ops::Range<u32>,
+    /// `ipopts`, `sameip` or `ip_proto` present: consult the full rule.
+    extra: bool,
+    flags: Option<FlagSpec>,
+    /// Default mode, `flow:established` without `flags`: ACK required.
+    need_ack: bool,
+    /// tcp rule with TCP-level tests (default mode fails them without TCP fields).
+    tcp_fields: bool,
+}
+
+/// Index and compiled rules for one mode.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct ModeIndex {
+    rules: Vec<Compiled>,
+    checks: Vec<Check>,
+    tcp: KeyIndex,
+    udp: KeyIndex,
+    /// Default mode: `<-` rules and the reverse half of `<>` rules, keyed
+    /// by the packet's source port.
+    tcp_rev: KeyIndex,
+    udp_rev: KeyIndex,
+    icmp: KeyIndex,
+    ip: Vec<Cand>,
+}
+
+fn range_of(r: &IntRange, compat: bool) -> (i64, i64, bool) {
+    let (lo, hi) = if compat { r.compat } else { r.fixed };
+    (lo, hi, r.negated)
+}
+
+/// The key range of a resolved range for the index (`None` = any key).
+fn key_range((lo, hi, neg): (i64, i64, bool)) -> Option<(i64, i64)> {
+    (!neg).then_some((lo, hi))
+}
+
+impl ModeIndex {
+    fn build(sigs: &[Signature], compat: bool) -> ModeIndex {
+        let mut mi = ModeIndex::default();
+        let (mut tcp, mut udp, mut icmp) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut tcp_rev, mut udp_rev) = (Vec::new(), Vec::new());
+        for (i, s) in sigs.iter().enumerate() {
+            let c = &s.cond;
+            let start = mi.checks.len() as u32;
+            let mut add = |r: &Option<IntRange>, field: u8, ip: bool| {
+                if let Some(r) = r {
+                    let (lo, hi, neg) = range_of(r, compat);
+                    mi.checks.push(Check {
+                        field,
+                        ip,
+                        neg,
+                        lo,
+                        hi,
+                    });
+                }
+            };
+            add(&c.ttl, F_TTL, true);
+            add(&c.id, F_ID, true);
+            add(&c.ip_len, F_LEN, true);
+            if !compat {
+                add(&c.ip_proto, F_PROTO, true);
+            }
+            match s.kind {
+                SigProto::Tcp => {
+                    add(&c.dsize, F_DSIZE, false);
+                    add(&c.psad_dsize, F_DSIZE, false);
+                    add(&c.window, F_WINDOW, false);
+                    add(&c.seq, F_SEQ, false);
+                    add(&c.ack, F_ACK, false);
+                }
+                SigProto::Udp => {
+                    add(&c.dsize, F_DSIZE, false);
+                    add(&c.psad_dsize, F_DSIZE, false);
+                }
+                SigProto::Icmp => {
+                    add(&c.dsize, F_DSIZE, false);
+                    add(&c.psad_dsize, F_DSIZE, false);
+                    add(&c.itype, F_ITYPE, false);
+                    add(&c.icode, F_ICODE, false);
+                    add(&c.icmp_seq, F_ICMP_SEQ, false);
+                    add(&c.icmp_id, F_ICMP_ID, false);
+                }
+                SigProto::Ip => {}
+            }
+            let checks = start..mi.checks.len() as u32;
+            let (src, dst) = (AddrFast::of(&c.src, compat), AddrFast::of(&c.dst, compat));
+            // psad reads `<>` as `->`, and swaps only the addresses of `<-`.
+            let dirs = match (c.dir, compat) {
+                (Direction::Forward, _) | (Direction::Both, true) => [(false, false); 2],
+                (Direction::Reverse, true) => [(true, false); 2],
+                (Direction::Reverse, false) => [(true, true); 2],
+                (Direction::Both, false) => [(false, false), (true, true)],
+            };
+            let tcp_rule = s.kind == SigProto::Tcp;
+            let flags = c.flags.filter(|_| tcp_rule);
+            let need_ack = tcp_rule && !compat && flags.is_none() && c.established;
+            // Rules that can never match in this mode stay out of the index.
+            let never = (compat
+                && (c.ip_proto.is_some() || flags.is_some_and(|f| f.compat.is_none())))
+                || matches!(c.ipopts, Some(IpOptsSpec::Values(v)) if v == [0; 4]);
+            let checks_r = checks.clone();
+            mi.rules.push(Compiled {
+                simple: src != AddrFast::Slow && dst != AddrFast::Slow,
+                dirs,
+                src,
+                dst,
+                ports: matches!(s.kind, SigProto::Tcp | SigProto::Udp),
+                sport: range_of(&c.sport, compat),
+                dport: range_of(&c.dport, compat),
+                checks,
+                extra: c.ipopts.is_some() || c.sameip || c.ip_proto.is_some(),
+                flags,
+                need_ack,
+                tcp_fields: tcp_rule && (flags.is_some() || need_ack),
+            });
+            if never {
+                continue;
+            }
+            // Flag pre-test: exact / all / none of some bits.
+            let (fmask, fwant) = match flags {
+                Some(f) if compat => (0xFF, f.compat.unwrap_or(0)),
+                Some(f) => {
+                    let b = f.bits & !f.mask;
+                    match f.mode {
+                        FlagMode::Exact => (!f.mask, b),
+                        FlagMode::All => (b, b),
+                        FlagMode::Not => (b, 0),
+                        FlagMode::Any => (0, 0),
+                    }
+                }
+                None if need_ack => (TcpFlags::ACK, TcpFlags::ACK),
+                None => (0, 0),
+            };
+            let mut req = 0;
+            if c.ipopts.is_some() {
+                req |= REQ_IPOPTS;
+            }
+            if c.sameip {
+                req |= REQ_SAME;
+            }
+            // Inline the test most likely to reject: anything but `itype`,
+            // which the icmp index already covers.
+            let k = mi.checks[checks_r.start as usize..checks_r.end as usize]
+                .iter()
+                .min_by_key(|k| (k.field == F_ITYPE, k.field))
+                .copied()
+                .unwrap_or(Check::TRUE);
+            let cand = Cand {
+                idx: i as u32,
+                fmask,
+                fwant,
+                req,
+                k,
+                dir: 0,
+            };
+            match s.kind {
+                SigProto::Tcp | SigProto::Udp => {
+                    // Swapped directions are keyed by the packet's source
+                    // port against the right-hand port, usually the selective one.
+                    let (list, rev) = if tcp_rule {
+                        (&mut tcp, &mut tcp_rev)
+                    } else {
+                        (&mut udp, &mut udp_rev)
+                    };
+                    let key = key_range(range_of(&c.dport, compat));
+                    match (c.dir, compat) {
+                        (Direction::Forward, _) | (_, true) => list.push((cand, key)),
+                        (Direction::Reverse, false) => rev.push((cand, key)),
+                        (Direction::Both, false) => {
+                            list.push((cand, key));
+                            rev.push((Cand { dir: 1, ..cand }, key));
+                        }
+                    }
+                }
+                SigProto::Icmp => {
+                    let key = c
+                        .itype
+                        .as_ref()
+                        .and_then(|t| key_range(range_of(t, compat)));
+                    icmp.push((cand, key));
+                }
+                SigProto::Ip => mi.ip.push(cand),
+            }
+        }
+        mi.tcp = KeyIndex::build(&tcp, 65535, 8);
+        mi.udp = KeyIndex::build(&udp, 65535, 8);
+        mi.tcp_rev = KeyIndex::build(&tcp_rev, 65535, 8);
+        mi.udp_rev = KeyIndex::build(&udp_rev, 65535, 8);
+        mi.icmp = KeyIndex::build(&icmp, 255, 0);
+        mi
+    }
+}
+
+/// The per-mode candidate indexes of a signature set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Index {
     /// Number of rules indexed; a mismatch with the set means "stale".
     n: usize,
-    tcp: KeyIndex,
-    udp: KeyIndex,
-    icmp: KeyIndex,
-    ip: Vec<u32>,
+    compat: ModeIndex,
+    fixed: ModeIndex,
 }
 
 impl Index {
     pub(crate) fn build(sigs: &[Signature]) -> Index {
-        let (mut tcp, mut udp, mut icmp, mut ip) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, s) in sigs.iter().enumerate() {
-            let i = i as u32;
-            let c = &s.cond;
-            match s.kind {
-                SigProto::Tcp | SigProto::Udp => {
-                    let list = if s.kind == SigProto::Tcp {
-                        &mut tcp
-                    } else {
-                        &mut udp
-                    };
-                    list.push((i, c.dport.superset()));
-                    // `<-` and `<>` may test the packet's dport against the left port.
-                    if c.dir != Direction::Forward {
-                        list.push((i, c.sport.superset()));
-                    }
-                }
-                SigProto::Icmp => icmp.push((i, c.itype.as_ref().and_then(IntRange::superset))),
-                SigProto::Ip => ip.push(i),
-            }
-        }
         Index {
             n: sigs.len(),
-            tcp: KeyIndex::build(&tcp, 65535),
-            udp: KeyIndex::build(&udp, 65535),
-            icmp: KeyIndex::build(&icmp, 255),
-            ip,
+            compat: ModeIndex::build(sigs, true),
+            fixed: ModeIndex::build(sigs, false),
         }
     }
 }
@@ -126,15 +461,11 @@ struct Pkt<'p, 'a> {
     dport: i64,
     v6: bool,
     flags: u8,
-    ip_id: Option<i64>,
-    dsize: Option<i64>,
-    window: Option<i64>,
-    seq: Option<i64>,
-    ack: Option<i64>,
-    itype: Option<i64>,
-    icode: Option<i64>,
-    icmp_id: Option<i64>,
-    icmp_seq: Option<i64>,
+    /// Values by `F_*` field, `NONE` when absent (indexed `& 15`, so the
+    /// array is 16 long and needs no bounds check).
+    vals: [i64; 16],
+    /// `REQ_*` bits the packet satisfies.
+    have: u8,
 }
 
 /// Hex text length in bytes, 0 if malformed.
@@ -147,6 +478,12 @@ fn opt_bytes(hex: &str) -> i64 {
 }
 
 impl<'p, 'a> Pkt<'p, 'a> {
+    /// Field `f`, `None` when the line does not carry it.
+    #[inline]
+    fn val(&self, f: u8) -> Option<i64> {
+        Some(self.vals[(f & 15) as usize]).filter(|&v| v != NONE)
+    }
+
     fn new(pkt: &'p Packet<'a>, compat: bool) -> Self {
         let flags = pkt.tcp_flags().0;
         let syn = flags & TcpFlags::SYN != 0;
@@ -205,7 +542,37 @@ impl<'p, 'a> Pkt<'p, 'a> {
             icmp_id = icmp.and_then(|i| i.id).map(i64::from);
             icmp_seq = icmp.and_then(|i| i.seq).map(i64::from);
         }
+        let mut vals = [NONE; 16];
+        vals[F_TRUE as usize] = 0;
+        let o = |v: Option<i64>| v.unwrap_or(NONE);
+        vals[F_TTL as usize] = i64::from(pkt.ttl);
+        vals[F_ID as usize] = o(ip_id);
+        vals[F_LEN as usize] = len;
+        vals[F_PROTO as usize] = i64::from(pkt.proto.number());
+        vals[F_WINDOW as usize] = o(window);
+        vals[F_SEQ as usize] = o(seq);
+        vals[F_ACK as usize] = o(ack);
+        vals[F_DSIZE as usize] = o(dsize);
+        vals[F_ITYPE as usize] = o(itype);
+        vals[F_ICODE as usize] = o(icode);
+        vals[F_ICMP_ID as usize] = o(icmp_id);
+        vals[F_ICMP_SEQ as usize] = o(icmp_seq);
+        // psad treats every IP-level keyword as satisfied for IPv6.
+        let have = if compat && v6 {
+            0xFF
+        } else {
+            let mut h = 0;
+            if !v6 && !pkt.ip_options.is_empty() {
+                h |= REQ_IPOPTS;
+            }
+            if pkt.src == pkt.dst && pkt.interface() != "lo" {
+                h |= REQ_SAME;
+            }
+            h
+        };
         Pkt {
+            vals,
+            have,
             pkt,
             compat,
             src: pkt.src,
@@ -214,15 +581,6 @@ impl<'p, 'a> Pkt<'p, 'a> {
             dport: i64::from(pkt.dport.unwrap_or(0)),
             v6,
             flags,
-            ip_id,
-            dsize,
-            window,
-            seq,
-            ack,
-            itype,
-            icode,
-            icmp_id,
-            icmp_seq,
         }
     }
 }
@@ -277,7 +635,7 @@ fn ip_matches(s: &Signature, p: &Pkt<'_, '_>, set: &SignatureSet) -> bool {
     }
     let pkt = p.pkt;
     if !chk(&c.ttl, Some(i64::from(pkt.ttl)), compat)
-        || !chk(&c.id, p.ip_id, compat)
+        || !chk(&c.id, p.val(F_ID), compat)
         || !chk(&c.ip_len, Some(i64::from(pkt.len)), compat)
     {
         return false;
@@ -309,8 +667,9 @@ fn ip_matches(s: &Signature, p: &Pkt<'_, '_>, set: &SignatureSet) -> bool {
 fn proto_matches(s: &Signature, p: &Pkt<'_, '_>) -> bool {
     let c = &s.cond;
     let compat = p.compat;
-    let dsize =
-        |p: &Pkt<'_, '_>| chk(&c.dsize, p.dsize, compat) && chk(&c.psad_dsize, p.dsize, compat);
+    let dsize = |p: &Pkt<'_, '_>| {
+        chk(&c.dsize, p.val(F_DSIZE), compat) && chk(&c.psad_dsize, p.val(F_DSIZE), compat)
+    };
     match s.kind {
         SigProto::Tcp => {
             if let Some(f) = &c.flags {
@@ -324,17 +683,17 @@ fn proto_matches(s: &Signature, p: &Pkt<'_, '_>) -> bool {
                 return false;
             }
             dsize(p)
-                && chk(&c.window, p.window, compat)
-                && chk(&c.seq, p.seq, compat)
-                && chk(&c.ack, p.ack, compat)
+                && chk(&c.window, p.val(F_WINDOW), compat)
+                && chk(&c.seq, p.val(F_SEQ), compat)
+                && chk(&c.ack, p.val(F_ACK), compat)
         }
         SigProto::Udp => dsize(p),
         SigProto::Icmp => {
             dsize(p)
-                && chk(&c.itype, p.itype, compat)
-                && chk(&c.icode, p.icode, compat)
-                && chk(&c.icmp_seq, p.icmp_seq, compat)
-                && chk(&c.icmp_id, p.icmp_id, compat)
+                && chk(&c.itype, p.val(F_ITYPE), compat)
+                && chk(&c.icode, p.val(F_ICODE), compat)
+                && chk(&c.icmp_seq, p.val(F_ICMP_SEQ), compat)
+                && chk(&c.icmp_id, p.val(F_ICMP_ID), compat)
         }
         SigProto::Ip => true,
     }
@@ -355,38 +714,109 @@ fn rule_proto(p: Proto) -> Option<SigProto> {
     }
 }
 
+/// The compiled test of candidate `c` (after its pre-tests passed).
+#[inline]
+fn fast_matches(mi: &ModeIndex, c: Cand, p: &Pkt<'_, '_>, set: &SignatureSet) -> bool {
+    let r = &mi.rules[c.idx as usize];
+    let in_range = |v: i64, (lo, hi, neg): (i64, i64, bool)| (v >= lo && v <= hi) != neg;
+    if r.simple {
+        let dir_ok = |(swap_addr, swap_port): (bool, bool)| {
+            let (a_src, a_dst) = if swap_addr {
+                (r.dst, r.src)
+            } else {
+                (r.src, r.dst)
+            };
+            let (p_src, p_dst) = if swap_port {
+                (r.dport, r.sport)
+            } else {
+                (r.sport, r.dport)
+            };
+            (!r.ports || (in_range(p.dport, p_dst) && in_range(p.sport, p_src)))
+                && a_src.matches(p.src)
+                && a_dst.matches(p.dst)
+        };
+        if !dir_ok(r.dirs[(c.dir & 1) as usize]) {
+            return false;
+        }
+    } else if !header_matches(&set.sigs[c.idx as usize], p) {
+        return false;
+    }
+    let skip_ip = p.compat && p.v6;
+    for k in &mi.checks[r.checks.start as usize..r.checks.end as usize] {
+        if k.ip && skip_ip {
+            continue;
+        }
+        let v = p.vals[(k.field & 15) as usize];
+        if v == NONE || (v >= k.lo && v <= k.hi) == k.neg {
+            return false;
+        }
+    }
+    if r.tcp_fields {
+        if !p.compat && p.pkt.tcp.is_none() {
+            return false;
+        }
+        if let Some(f) = &r.flags {
+            if !f.matches(p.flags, p.compat) {
+                return false;
+            }
+        } else if r.need_ack && p.flags & TcpFlags::ACK == 0 {
+            return false;
+        }
+    }
+    !r.extra || skip_ip || ip_matches(&set.sigs[c.idx as usize], p, set)
+}
+
 pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, out: &mut Vec<u32>) {
     let p = Pkt::new(pkt, compat);
     // psad never matches `ip` rules on IPv6 packets.
     let ip_rules = !(compat && p.v6);
     let idx = &set.index;
     if idx.n != set.sigs.len() {
-        let want = rule_proto(pkt.proto);
-        for pass in [want, ip_rules.then_some(SigProto::Ip)] {
-            let Some(kind) = pass else { continue };
-            for (i, s) in set.sigs.iter().enumerate() {
-                if s.kind == kind && rule_matches(s, &p, set) {
-                    out.push(i as u32);
-                }
-            }
-        }
+        linear(set, &p, ip_rules, out);
         return;
     }
-    let cands: &[u32] = match pkt.proto {
-        Proto::Tcp => idx.tcp.get(p.dport as u32),
-        Proto::Udp => idx.udp.get(p.dport as u32),
-        Proto::Icmp => idx.icmp.get(pkt.icmp.map_or(0, |i| u32::from(i.kind))),
+    let mi = if compat { &idx.compat } else { &idx.fixed };
+    let cands: &[Cand] = match pkt.proto {
+        Proto::Tcp => mi.tcp.get(p.dport as u32),
+        Proto::Udp => mi.udp.get(p.dport as u32),
+        Proto::Icmp => mi.icmp.get(pkt.icmp.map_or(0, |i| u32::from(i.kind))),
         _ => &[],
     };
-    for &i in cands {
-        if rule_matches(&set.sigs[i as usize], &p, set) {
-            out.push(i);
+    // Plain loops: a chained iterator costs a branch per step.
+    for &c in cands {
+        if c.pretest(&p) && fast_matches(mi, c, &p, set) {
+            out.push(c.idx);
+        }
+    }
+    let rev: &[Cand] = match pkt.proto {
+        Proto::Tcp if !compat => mi.tcp_rev.get(p.sport as u32),
+        Proto::Udp if !compat => mi.udp_rev.get(p.sport as u32),
+        _ => &[],
+    };
+    for &c in rev {
+        // A `<>` rule may match both ways; report it once.
+        if c.pretest(&p) && fast_matches(mi, c, &p, set) && !out.contains(&c.idx) {
+            out.push(c.idx);
         }
     }
     if ip_rules {
-        for &i in &idx.ip {
-            if rule_matches(&set.sigs[i as usize], &p, set) {
-                out.push(i);
+        for &c in &mi.ip {
+            if c.pretest(&p) && fast_matches(mi, c, &p, set) {
+                out.push(c.idx);
+            }
+        }
+    }
+}
+
+/// Test every rule the slow way (stale index; also the reference the index
+/// is tested against).
+fn linear(set: &SignatureSet, p: &Pkt<'_, '_>, ip_rules: bool, out: &mut Vec<u32>) {
+    let want = rule_proto(p.pkt.proto);
+    for pass in [want, ip_rules.then_some(SigProto::Ip)] {
+        let Some(kind) = pass else { continue };
+        for (i, s) in set.sigs.iter().enumerate() {
+            if s.kind == kind && rule_matches(s, p, set) {
+                out.push(i as u32);
             }
         }
     }
@@ -398,19 +828,54 @@ mod tests {
 
     #[test]
     fn key_index() {
+        let c = |idx| Cand {
+            idx,
+            fmask: 0,
+            fwant: 0,
+            req: 0,
+            k: Check::TRUE,
+            dir: 0,
+        };
+        let ids = |v: &[Cand]| v.iter().map(|c| c.idx).collect::<Vec<_>>();
         let e = [
-            (0, Some((80, 80))),
-            (1, None),
-            (2, Some((1, 65535))),
-            (3, Some((10, 5))),
-            (4, Some((0, 0))),
+            (c(0), Some((80, 80))),
+            (c(1), None),
+            (c(2), Some((1, 65535))),
+            (c(3), Some((10, 5))),
+            (c(4), Some((0, 0))),
         ];
-        let k = KeyIndex::build(&e, 65535);
-        assert_eq!(k.get(80), [0, 1, 2]);
-        assert_eq!(k.get(0), [1, 4]);
-        assert_eq!(k.get(81), [1, 2]);
-        assert_eq!(k.get(65535), [1, 2]);
-        let dup = KeyIndex::build(&[(7, Some((1, 100))), (7, Some((50, 60)))], 65535);
-        assert_eq!(dup.get(55), [7]);
+        let k = KeyIndex::build(&e, 65535, 8);
+        assert_eq!(ids(k.get(80)), [0, 1, 2]);
+        assert_eq!(ids(k.get(0)), [1, 4]);
+        assert_eq!(ids(k.get(81)), [1, 2]);
+        assert_eq!(ids(k.get(65535)), [1, 2]);
+        let dup = KeyIndex::build(&[(c(7), Some((1, 100))), (c(7), Some((50, 60)))], 65535, 8);
+        assert_eq!(ids(dup.get(55)), [7]);
+        // Every key agrees with a plain scan of the entries.
+        let e: Vec<_> = (0..40u32)
+            .map(|i| {
+                (
+                    c(i),
+                    Some((
+                        i64::from(i * 977 % 65000),
+                        i64::from(i * 977 % 65000 + i * 31),
+                    )),
+                )
+            })
+            .chain([(c(99), None)])
+            .collect();
+        for shift in [0, 4, 8, 12] {
+            let k = KeyIndex::build(&e, 65535, shift);
+            for key in (0..=65535u32).step_by(7).chain([65535]) {
+                let want: Vec<u32> = e
+                    .iter()
+                    .filter(|(_, r)| {
+                        r.is_none_or(|(lo, hi)| lo <= i64::from(key) && i64::from(key) <= hi)
+                    })
+                    .map(|(c, _)| c.idx)
+                    .collect();
+                assert_eq!(ids(k.get(key)), want, "key {key} shift {shift}");
+            }
+        }
     }
 }

@@ -287,8 +287,10 @@ impl SignatureSet {
         set
     }
 
-    /// Rebuild the candidate index after editing `sigs` by hand. (A stale
-    /// index is detected by rule count and falls back to testing every rule.)
+    /// Rebuild the candidate index after editing `sigs` by hand. A change in
+    /// the number of rules is detected (matching then tests every rule the
+    /// slow way until the rebuild); edits that keep the count are not, except
+    /// for `dl`, which the index does not use.
     pub fn rebuild_index(&mut self) {
         self.index = matcher::Index::build(&self.sigs);
     }
@@ -329,9 +331,11 @@ impl SignatureSet {
     ///
     /// DL-0 rules are included: the caller decides (as psad does) that a
     /// packet whose matches all have DL 0 is dropped, and that DL-0
-    /// tcp/udp/icmp matches are not recorded. Indices come out grouped by
-    /// protocol list (the packet's protocol first, then `ip` rules), each in
-    /// ascending order. Callers skip packets that carry a fwsnort SID.
+    /// tcp/udp/icmp matches are not recorded. Each matching rule appears
+    /// once; rules of the packet's protocol come before `ip` rules, otherwise
+    /// the order is unspecified. Callers skip packets that carry a fwsnort
+    /// SID. Cost: a lookup in a per-mode candidate index plus cheap
+    /// pre-tests per candidate; no allocation once `out` has grown.
     pub fn match_packet(&self, pkt: &Packet<'_>, compat: bool, out: &mut Vec<u32>) {
         out.clear();
         matcher::match_packet(self, pkt, compat, out);

@@ -24,17 +24,6 @@ impl IntRange {
         let (lo, hi) = if compat { self.compat } else { self.fixed };
         (v >= lo && v <= hi) != self.negated
     }
-
-    /// The union of both modes' bounds for a positive range, used by the
-    /// candidate index; `None` for negated ranges (they can match anywhere).
-    pub(crate) fn superset(&self) -> Option<(i64, i64)> {
-        if self.negated {
-            return None;
-        }
-        let lo = self.compat.0.min(self.fixed.0);
-        let hi = self.compat.1.max(self.fixed.1);
-        Some((lo, hi))
-    }
 }
 
 /// Default bounds of one keyword in both modes.
