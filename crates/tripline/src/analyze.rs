@@ -1,20 +1,30 @@
 //! `tripline analyze`: offline analysis of log files (psad -A), feeding
 //! every line through the core engine and building the report model.
+//!
+//! With `--jobs N > 1` the sources are sharded: the reader hands every
+//! chunk of lines to N workers, and each worker runs its own engine on the
+//! lines whose source address hashes to it. Per-source state never crosses
+//! shards, so the merged report is the serial one (see docs/psad-compat.md
+//! for the two global heuristics that are per shard). psad-compat and CSV
+//! runs are serial.
 
 use crate::cli::{AnalyzeArgs, Format};
-use crate::input::{for_each_line, Input};
+use crate::input::{for_each_chunk, Input};
 use crate::report::{self, Report};
 use crate::settings;
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
-use tripline_core::engine::{Engine, LineOutcome};
+use tripline_core::engine::{Engine, LineOutcome, Rules};
 use tripline_core::parse::JournalExport;
-use tripline_core::{ParseError, ParseOptions, Timestamp};
+use tripline_core::{Config, ParseError, ParseOptions, Timestamp};
 
 /// A line that did not parse, kept for the report.
 #[derive(Debug, Clone)]
 pub struct Malformed {
+    /// Index of the input.
+    pub input: usize,
     /// Input name.
     pub file: String,
     /// 1-based line number.
@@ -40,104 +50,300 @@ pub struct LineTotals {
     pub accepted: u64,
 }
 
+impl LineTotals {
+    fn add(&mut self, o: &LineTotals) {
+        self.lines += o.lines;
+        self.firewall_lines += o.firewall_lines;
+        self.malformed += o.malformed;
+        self.ignored += o.ignored;
+        self.accepted += o.accepted;
+    }
+}
+
+/// A block of complete lines of one input.
+struct Chunk {
+    input: usize,
+    first_line: u64,
+    journal: bool,
+    data: Vec<u8>,
+}
+
+/// Where CSV rows go (`Send`, so a worker can own it).
+type Out = Box<dyn Write + Send>;
+
+/// One engine and what it counted.
+struct Worker {
+    engine: Engine,
+    totals: LineTotals,
+    malformed: Vec<Malformed>,
+    keep: usize,
+    csv: Option<report::csv::Writer<Out>>,
+    last_time: Timestamp,
+    journal: Option<(usize, JournalExport)>,
+}
+
+impl Worker {
+    fn new(engine: Engine, keep: usize, csv: Option<report::csv::Writer<Out>>) -> Self {
+        Worker {
+            engine,
+            totals: LineTotals::default(),
+            malformed: Vec::new(),
+            keep,
+            csv,
+            last_time: Timestamp(0),
+            journal: None,
+        }
+    }
+
+    /// Process the lines of `chunk` that belong to shard `me` of `n`.
+    fn chunk(&mut self, c: &Chunk, names: &[String], opts: &ParseOptions, me: usize, n: usize) {
+        // systemd's export format spreads one record over many lines: one worker takes it all.
+        if c.journal && me != 0 {
+            return;
+        }
+        let finder = memchr::memmem::Finder::new(b" SRC=");
+        let mut line_no = c.first_line;
+        let mut start = 0;
+        let data = &c.data[..];
+        while start < data.len() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            let raw = &data[start..end];
+            start = end + 1;
+            let this = line_no;
+            line_no += 1;
+            if n > 1 && !c.journal && shard_of(raw, &finder, n) != me {
+                continue;
+            }
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            match std::str::from_utf8(raw) {
+                Ok(s) => self.line(c.input, &names[c.input], this, s, c.journal, opts),
+                Err(_) => {
+                    let s = String::from_utf8_lossy(raw);
+                    self.line(c.input, &names[c.input], this, &s, c.journal, opts)
+                }
+            }
+        }
+    }
+
+    fn line(
+        &mut self,
+        input: usize,
+        name: &str,
+        line_no: u64,
+        line: &str,
+        journal: bool,
+        opts: &ParseOptions,
+    ) {
+        self.totals.lines += 1;
+        if journal {
+            if self.journal.as_ref().is_none_or(|(i, _)| *i != input) {
+                self.finish_journal(name);
+                self.journal = Some((input, JournalExport::new()));
+            }
+            let Some((_, j)) = self.journal.as_mut() else {
+                return;
+            };
+            if let Some(rec) = j.push_line(line) {
+                let outcome = self
+                    .engine
+                    .handle_message(&rec.message, rec.header, self.last_time);
+                let msg = rec.message.into_owned();
+                self.record(outcome, input, name, line_no, &msg, opts);
+            }
+        } else {
+            let outcome = self.engine.handle_line(line, opts, self.last_time);
+            self.record(outcome, input, name, line_no, line, opts);
+        }
+        self.last_time = self.engine.now().max(self.last_time);
+    }
+
+    /// A journal export input may end without the blank line that closes its last record.
+    fn finish_journal(&mut self, name: &str) {
+        if let Some((input, mut j)) = self.journal.take() {
+            if let Some(rec) = j.finish() {
+                let outcome = self
+                    .engine
+                    .handle_message(&rec.message, rec.header, self.last_time);
+                let (line, msg) = (self.totals.lines, rec.message.into_owned());
+                self.record(outcome, input, name, line, &msg, &ParseOptions::default());
+            }
+        }
+    }
+
+    fn record(
+        &mut self,
+        outcome: LineOutcome,
+        input: usize,
+        file: &str,
+        line_no: u64,
+        line: &str,
+        opts: &ParseOptions,
+    ) {
+        let t = &mut self.totals;
+        match outcome {
+            LineOutcome::NotFirewall => {}
+            LineOutcome::Malformed(error) => {
+                t.firewall_lines += 1;
+                t.malformed += 1;
+                if self.malformed.len() < self.keep {
+                    self.malformed.push(Malformed {
+                        input,
+                        file: file.to_string(),
+                        line: line_no,
+                        error,
+                        text: line.chars().take(300).collect(),
+                    });
+                }
+            }
+            LineOutcome::Ignored(_) => {
+                t.firewall_lines += 1;
+                t.ignored += 1;
+            }
+            LineOutcome::Accepted => {
+                t.firewall_lines += 1;
+                t.accepted += 1;
+                if let Some(w) = self.csv.as_mut() {
+                    w.write_line(line, opts);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, names: &[String]) -> Self {
+        if let Some((i, _)) = &self.journal {
+            let name = names[*i].clone();
+            self.finish_journal(&name);
+        }
+        self.engine.end_interval(self.last_time);
+        while self.engine.poll_event().is_some() {}
+        self
+    }
+}
+
+/// Which shard a line belongs to: a hash of its source address (IPv6 parsed,
+/// so compressed and full forms of one address agree). Lines without one go to 0.
+fn shard_of(line: &[u8], finder: &memchr::memmem::Finder<'_>, n: usize) -> usize {
+    let Some(i) = finder.find(line) else { return 0 };
+    let rest = &line[i + 5..];
+    let addr = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
+    let h = if addr.contains(&b':') {
+        std::str::from_utf8(addr)
+            .ok()
+            .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok())
+            .map_or(0, |a| {
+                let v = u128::from(a);
+                (v as u64) ^ ((v >> 64) as u64)
+            })
+    } else {
+        addr.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    };
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % n
+}
+
 /// Run the analysis and print the report.
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let loaded = settings::load(&args.config)?;
     for w in &loaded.warnings {
-        eprintln!("tripline: warning: {w}");
+        eprintln!("tripline: warning: {}", crate::term::clean(w));
     }
     let config = Arc::new(loaded.config);
     let rules = Arc::new(loaded.rules);
-    let mut engine = Engine::new(Arc::clone(&config), rules).context("invalid configuration")?;
     let format = args.format();
-    let now = settings::wall_clock();
     let opts = ParseOptions {
-        now,
+        now: settings::wall_clock(),
         ..ParseOptions::default()
     };
-
     let inputs: Vec<Input> = args
         .files
         .iter()
         .map(|p| Input { path: p.clone() })
         .collect();
+    let names: Vec<String> = inputs.iter().map(Input::display).collect();
     let total_bytes: u64 = inputs.iter().filter_map(Input::len).sum();
     let progress = (!args.no_progress && std::io::stderr().is_terminal() && total_bytes > 32 << 20)
         .then(|| crate::progress::bar(total_bytes));
+    let jobs = match (format, config.psad_compat) {
+        (Format::Csv, _) | (_, true) => 1,
+        _ => args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8))),
+    }
+    .max(1);
 
     let stdout = std::io::stdout();
-    let csv = match format {
-        Format::Csv => Some(report::csv::Writer::new(
-            args.csv_fields.as_deref(),
-            stdout.lock(),
-        )?),
-        _ => None,
-    };
-    let mut tally = Tally {
-        totals: LineTotals::default(),
-        malformed: Vec::new(),
-        keep: args.show_malformed,
-        csv,
-    };
-    let mut last_time = Timestamp(0);
-    for input in &inputs {
-        let name = input.display();
-        let reader = input.open()?;
-        let mut journal: Option<JournalExport> = None;
-        let res = for_each_line(
-            reader,
-            |n| {
-                if let Some(pb) = &progress {
-                    pb.inc(n)
-                }
-            },
-            |line_no, line| {
-                tally.totals.lines += 1;
-                // systemd's export format spreads one record over many lines.
-                if line_no == 1 && line.starts_with("__CURSOR=") {
-                    journal = Some(JournalExport::new());
-                }
-                match journal.as_mut() {
-                    Some(j) => {
-                        if let Some(rec) = j.push_line(line) {
-                            let outcome =
-                                engine.handle_message(&rec.message, rec.header, last_time);
-                            tally.record(outcome, &name, line_no, &rec.message, &opts);
-                        }
+    let read_all = |send: &mut dyn FnMut(Chunk)| -> Result<()> {
+        for (idx, input) in inputs.iter().enumerate() {
+            let reader = input.open()?;
+            let mut line_no = 1u64;
+            let mut journal = None;
+            for_each_chunk(
+                reader,
+                |n| {
+                    if let Some(pb) = &progress {
+                        pb.inc(n)
                     }
-                    None => {
-                        let outcome = engine.handle_line(line, &opts, last_time);
-                        tally.record(outcome, &name, line_no, line, &opts);
-                    }
-                }
-                last_time = engine.now().max(last_time);
-            },
-        );
-        res.with_context(|| format!("error reading {name}"))?;
-        if let Some(rec) = journal.as_mut().and_then(JournalExport::finish) {
-            let outcome = engine.handle_message(&rec.message, rec.header, last_time);
-            tally.record(outcome, &name, tally.totals.lines, &rec.message, &opts);
+                },
+                |data| {
+                    let journal = *journal.get_or_insert_with(|| data.starts_with(b"__CURSOR="));
+                    let first_line = line_no;
+                    line_no += memchr::memchr_iter(b'\n', data).count() as u64;
+                    send(Chunk {
+                        input: idx,
+                        first_line,
+                        journal,
+                        data: data.to_vec(),
+                    });
+                },
+            )
+            .with_context(|| format!("error reading {}", names[idx]))?;
         }
-    }
-    let Tally {
-        totals,
-        malformed,
-        csv,
-        ..
-    } = tally;
+        Ok(())
+    };
+
+    let workers: Vec<Worker> = if jobs == 1 {
+        let csv = match format {
+            Format::Csv => Some(report::csv::Writer::new(
+                args.csv_fields.as_deref(),
+                Box::new(std::io::stdout()) as Out,
+            )?),
+            _ => None,
+        };
+        let mut w = Worker::new(new_engine(&config, &rules)?, args.show_malformed, csv);
+        read_all(&mut |c: Chunk| w.chunk(&c, &names, &opts, 0, 1))?;
+        vec![w.finish(&names)]
+    } else {
+        sharded(
+            jobs,
+            &config,
+            &rules,
+            args.show_malformed,
+            &names,
+            &opts,
+            read_all,
+        )?
+    };
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    engine.end_interval(last_time);
-    while engine.poll_event().is_some() {}
 
-    if let Some(w) = csv {
-        w.finish()?;
-        return Ok(0);
+    let mut totals = LineTotals::default();
+    let mut malformed = Vec::new();
+    let mut engines = Vec::new();
+    for w in workers {
+        totals.add(&w.totals);
+        malformed.extend(w.malformed);
+        if let Some(csv) = w.csv {
+            csv.finish()?;
+            return Ok(0);
+        }
+        engines.push(w.engine);
     }
+    malformed.sort_by_key(|m| (m.input, m.line));
     let min_dl = args.min_dl.unwrap_or(config.min_danger_level);
     let report = Report::build(
-        &engine,
+        &engines,
         &totals,
         &malformed,
         args.show_malformed,
@@ -160,49 +366,49 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Counts line outcomes and keeps the first malformed lines.
-struct Tally<W: Write> {
-    totals: LineTotals,
-    malformed: Vec<Malformed>,
-    keep: usize,
-    csv: Option<report::csv::Writer<W>>,
+fn new_engine(config: &Arc<Config>, rules: &Arc<Rules>) -> Result<Engine> {
+    Engine::new(Arc::clone(config), Arc::clone(rules)).context("invalid configuration")
 }
 
-impl<W: Write> Tally<W> {
-    fn record(
-        &mut self,
-        outcome: LineOutcome,
-        file: &str,
-        line_no: u64,
-        line: &str,
-        opts: &ParseOptions,
-    ) {
-        let t = &mut self.totals;
-        match outcome {
-            LineOutcome::NotFirewall => {}
-            LineOutcome::Malformed(error) => {
-                t.firewall_lines += 1;
-                t.malformed += 1;
-                if self.malformed.len() < self.keep {
-                    self.malformed.push(Malformed {
-                        file: file.to_string(),
-                        line: line_no,
-                        error,
-                        text: line.chars().take(300).collect(),
-                    });
+/// Run `jobs` workers, each on its shard of sources; the caller's `read_all` feeds the chunks.
+fn sharded(
+    jobs: usize,
+    config: &Arc<Config>,
+    rules: &Arc<Rules>,
+    keep: usize,
+    names: &[String],
+    opts: &ParseOptions,
+    read_all: impl FnOnce(&mut dyn FnMut(Chunk)) -> Result<()>,
+) -> Result<Vec<Worker>> {
+    std::thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for me in 0..jobs {
+            let (tx, rx) = sync_channel::<Arc<Chunk>>(8);
+            senders.push(tx);
+            let mut w = Worker::new(new_engine(config, rules)?, keep, None);
+            handles.push(scope.spawn(move || {
+                for c in rx {
+                    w.chunk(&c, names, opts, me, jobs);
                 }
-            }
-            LineOutcome::Ignored(_) => {
-                t.firewall_lines += 1;
-                t.ignored += 1;
-            }
-            LineOutcome::Accepted => {
-                t.firewall_lines += 1;
-                t.accepted += 1;
-                if let Some(w) = self.csv.as_mut() {
-                    w.write_line(line, opts);
-                }
-            }
+                w.finish(names)
+            }));
         }
-    }
+        let res = read_all(&mut |c: Chunk| {
+            let c = Arc::new(c);
+            for tx in &senders {
+                // A worker only stops early by panicking; join reports that below.
+                let _ = tx.send(Arc::clone(&c));
+            }
+        });
+        drop(senders);
+        let workers = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("analysis worker panicked"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        res.map(|()| workers)
+    })
 }

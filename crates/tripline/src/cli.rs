@@ -116,6 +116,10 @@ pub struct AnalyzeArgs {
     /// Colour.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Worker threads, each tracking its share of the sources (default: one
+    /// per CPU, at most 8; psad-compat and CSV runs use one).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,

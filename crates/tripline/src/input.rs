@@ -69,20 +69,18 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 const CHUNK: usize = 1 << 20;
 
-/// Call `f(line_number, line)` for every line of `r` (1-based, without the
-/// newline). `progress(bytes)` is called after each chunk. Lines that are not
-/// UTF-8 are passed through lossily, so nothing is dropped silently.
-pub fn for_each_line(
+/// Call `f(block)` for consecutive blocks of whole lines of `r` (each ends
+/// with `\n`, except possibly the last block of the input). Lines longer
+/// than the buffer grow it rather than being split.
+pub fn for_each_chunk(
     mut r: impl Read,
     mut progress: impl FnMut(u64),
-    mut f: impl FnMut(u64, &str),
+    mut f: impl FnMut(&[u8]),
 ) -> io::Result<()> {
     let mut buf = vec![0u8; CHUNK];
-    let mut start = 0; // bytes of a partial line kept at the front
-    let mut line_no = 0u64;
+    let mut start = 0;
     loop {
         if start == buf.len() {
-            // A line longer than the buffer: grow rather than split it.
             buf.resize(buf.len() * 2, 0);
         }
         let n = match r.read(&mut buf[start..]) {
@@ -90,33 +88,22 @@ pub fn for_each_line(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        progress(n as u64);
         let end = start + n;
-        let mut pos = 0;
-        let eof = n == 0;
-        while let Some(i) = memchr::memchr(b'\n', &buf[pos..end]) {
-            line_no += 1;
-            emit(&buf[pos..pos + i], line_no, &mut f);
-            pos += i + 1;
-        }
-        if eof {
-            if pos < end {
-                line_no += 1;
-                emit(&buf[pos..end], line_no, &mut f);
+        if n == 0 {
+            if end > 0 {
+                f(&buf[..end]);
             }
-            progress(n as u64);
             return Ok(());
         }
-        buf.copy_within(pos..end, 0);
-        start = end - pos;
-        progress(n as u64);
-    }
-}
-
-fn emit(bytes: &[u8], line_no: u64, f: &mut impl FnMut(u64, &str)) {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => f(line_no, s),
-        Err(_) => f(line_no, &String::from_utf8_lossy(bytes)),
+        match memchr::memrchr(b'\n', &buf[..end]) {
+            Some(i) => {
+                f(&buf[..=i]);
+                buf.copy_within(i + 1..end, 0);
+                start = end - i - 1;
+            }
+            None => start = end,
+        }
     }
 }
 
@@ -124,40 +111,37 @@ fn emit(bytes: &[u8], line_no: u64, f: &mut impl FnMut(u64, &str)) {
 mod tests {
     use super::*;
 
-    fn lines(data: &[u8]) -> Vec<(u64, String)> {
+    fn chunks(data: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        for_each_line(data, |_| {}, |n, l| out.push((n, l.to_string()))).unwrap();
+        for_each_chunk(data, |_| {}, |c| out.push(c.to_vec())).unwrap();
         out
     }
 
     #[test]
-    fn splits_lines_and_keeps_last_partial_line() {
-        let got = lines(b"a\nb\r\n\nc");
-        assert_eq!(
-            got,
-            vec![
-                (1, "a".into()),
-                (2, "b".into()),
-                (3, "".into()),
-                (4, "c".into())
-            ]
-        );
+    fn last_partial_line_is_kept() {
+        assert_eq!(chunks(b"a\nb\r\n\nc").concat(), b"a\nb\r\n\nc");
     }
 
     #[test]
-    fn long_lines_cross_chunks() {
+    fn long_lines_are_never_split() {
         let long = "x".repeat(CHUNK * 2 + 7);
         let data = format!("{long}\nshort\n");
-        let got = lines(data.as_bytes());
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].1.len(), long.len());
-        assert_eq!(got[1].1, "short");
+        let got = chunks(data.as_bytes());
+        assert!(got
+            .iter()
+            .any(|c| c.windows(long.len()).any(|w| w == long.as_bytes())));
+        assert_eq!(got.concat(), data.as_bytes());
     }
 
     #[test]
-    fn invalid_utf8_is_not_dropped() {
-        let got = lines(b"ok\n\xff\xfe bad\n");
-        assert_eq!(got.len(), 2);
-        assert!(got[1].1.ends_with(" bad"));
+    fn chunks_hold_whole_lines() {
+        let data = format!("{}\nend", "line\n".repeat(400_000));
+        let mut chunks = Vec::new();
+        for_each_chunk(data.as_bytes(), |_| {}, |c| chunks.push(c.to_vec())).unwrap();
+        assert!(chunks.len() >= 2, "{}", chunks.len());
+        for c in &chunks[..chunks.len() - 1] {
+            assert_eq!(c.last(), Some(&b'\n'));
+        }
+        assert_eq!(chunks.concat(), data.as_bytes());
     }
 }

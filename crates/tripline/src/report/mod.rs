@@ -9,7 +9,7 @@ use crate::input::Input;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use tripline_core::engine::{Engine, PairView, SourceView};
+use tripline_core::engine::{Engine, PairView, SourceView, FWSNORT_SIG};
 use tripline_core::{Proto, TcpFlags, Timestamp};
 
 /// The whole report.
@@ -339,16 +339,33 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 fn sig_meta(engine: &Engine, sig: u32) -> (u32, String, &'static str) {
-    match engine.rules().signatures.sigs.get(sig as usize) {
+    let rules = engine.rules();
+    if sig & FWSNORT_SIG != 0 {
+        let sid = sig & !FWSNORT_SIG;
+        let msg = rules
+            .fwsnort
+            .get(sid)
+            .and_then(|r| r.msg.clone())
+            .unwrap_or_default();
+        let proto = match rules.fwsnort.get(sid).map(|r| r.proto.as_str()) {
+            Some("tcp") => "tcp",
+            Some("udp") => "udp",
+            Some("icmp") => "icmp",
+            _ => "ip",
+        };
+        return (sid, msg, proto);
+    }
+    match rules.signatures.sigs.get(sig as usize) {
         Some(s) => (s.key, s.msg.clone(), s.proto),
         None => (sig, String::new(), "ip"),
     }
 }
 
 impl Report {
-    /// Build the report from a finished engine.
+    /// Build the report from finished engines (one, or one per source shard:
+    /// shards hold disjoint sources, so their tables add up).
     pub fn build(
-        engine: &Engine,
+        engines: &[Engine],
         totals: &LineTotals,
         malformed: &[Malformed],
         show_malformed: usize,
@@ -356,31 +373,64 @@ impl Report {
         only: &[IpAddr],
         inputs: &[Input],
     ) -> Report {
-        let cfg = engine.config();
+        let cfg = engines[0].config();
         let mut level_counts = [0u64; 5];
         let mut tracked = 0;
-        for s in engine.sources() {
+        for s in engines.iter().flat_map(Engine::sources) {
             if s.danger_level() > 0 {
                 tracked += 1;
                 level_counts[s.danger_level() as usize - 1] += 1;
             }
         }
-        let mut picked: Vec<SourceView<'_>> = engine
-            .sources()
-            .filter(|s| s.danger_level() >= min_dl && s.packets() > 0)
-            .filter(|s| only.is_empty() || only.contains(&s.addr()))
+        let mut picked: Vec<(&Engine, SourceView<'_>)> = engines
+            .iter()
+            .flat_map(|e| e.sources().map(move |s| (e, s)))
+            .filter(|(_, s)| s.danger_level() >= min_dl && s.packets() > 0)
+            .filter(|(_, s)| only.is_empty() || only.contains(&s.addr()))
             .collect();
-        picked.sort_by(|a, b| {
+        picked.sort_by(|(_, a), (_, b)| {
             b.danger_level()
                 .cmp(&a.danger_level())
                 .then(a.addr().cmp(&b.addr()))
         });
-        let sources: Vec<SourceReport> = picked.iter().map(|s| source_report(engine, s)).collect();
+        let sources: Vec<SourceReport> = picked.iter().map(|(e, s)| source_report(e, s)).collect();
         let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
 
-        let stats = engine.stats();
-        let top = |m: &mut dyn Iterator<Item = (u16, u64)>| {
+        let mut tcp: BTreeMap<u16, u64> = BTreeMap::new();
+        let mut udp: BTreeMap<u16, u64> = BTreeMap::new();
+        let mut sigs: BTreeMap<u32, TopSignature> = BTreeMap::new();
+        let mut prefix_map: BTreeMap<String, u64> = BTreeMap::new();
+        let mut proto_map: BTreeMap<Proto, u64> = BTreeMap::new();
+        for e in engines {
+            let stats = e.stats();
+            for (p, c) in stats.tcp_ports() {
+                *tcp.entry(p).or_default() += c;
+            }
+            for (p, c) in stats.udp_ports() {
+                *udp.entry(p).or_default() += c;
+            }
+            for (&sig, &(count, nsrc)) in &stats.signatures {
+                let (sid, msg, proto) = sig_meta(e, sig);
+                let t = sigs.entry(sid).or_insert(TopSignature {
+                    sid,
+                    msg,
+                    proto,
+                    count: 0,
+                    sources: 0,
+                });
+                t.count += count;
+                t.sources += nsrc;
+            }
+            for (p, c) in e.prefix_counts() {
+                *prefix_map.entry(p.to_string()).or_default() += c;
+            }
+            for (p, c) in stats.protocols() {
+                *proto_map.entry(p).or_default() += c;
+            }
+        }
+        let top = |m: BTreeMap<u16, u64>| {
             let mut v: Vec<PortCount> = m
+                .into_iter()
                 .map(|(port, packets)| PortCount { port, packets })
                 .collect();
             v.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port)));
@@ -388,33 +438,17 @@ impl Report {
             v
         };
         let top_ports = TopPorts {
-            tcp: top(&mut stats.tcp_ports()),
-            udp: top(&mut stats.udp_ports()),
+            tcp: top(tcp),
+            udp: top(udp),
         };
-        let mut top_signatures: Vec<TopSignature> = stats
-            .signatures
-            .iter()
-            .map(|(&sig, &(count, nsrc))| {
-                let (sid, msg, proto) = sig_meta(engine, sig);
-                TopSignature {
-                    sid,
-                    msg,
-                    proto,
-                    count,
-                    sources: nsrc,
-                }
-            })
-            .collect();
+        let mut top_signatures: Vec<TopSignature> = sigs.into_values().collect();
         top_signatures.sort_by(|a, b| b.count.cmp(&a.count).then(a.sid.cmp(&b.sid)));
-        let mut prefixes: Vec<Counted> = engine
-            .prefix_counts()
-            .map(|(p, c)| Counted {
-                name: p.to_string(),
-                packets: c,
-            })
+        let mut prefixes: Vec<Counted> = prefix_map
+            .into_iter()
+            .map(|(name, packets)| Counted { name, packets })
             .collect();
         prefixes.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.name.cmp(&b.name)));
-        let mut protocols: Vec<(Proto, u64)> = stats.protocols().collect();
+        let mut protocols: Vec<(Proto, u64)> = proto_map.into_iter().collect();
         protocols.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let protocols = protocols
             .into_iter()

@@ -217,3 +217,53 @@ fn config_dump_and_errors_name_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn sharded_workers_give_the_serial_report() {
+    let strip = |mut r: serde_json::Value| {
+        r.as_object_mut().unwrap().remove("malformed");
+        r
+    };
+    let one = strip(analyze_json(&[
+        "-j",
+        "1",
+        "--min-dl",
+        "0",
+        &corpus("syslog.log"),
+    ]));
+    for j in ["2", "3"] {
+        let many = strip(analyze_json(&[
+            "-j",
+            j,
+            "--min-dl",
+            "0",
+            &corpus("syslog.log"),
+        ]));
+        assert!(one == many, "-j {j} differs from -j 1");
+    }
+}
+
+#[test]
+fn lines_that_are_not_utf8_are_counted_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("bytes.log");
+    let line = std::fs::read_to_string(sample())
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let mut data = line.replace("IN_DROP", "IN_\u{1}DROP").into_bytes();
+    data.extend_from_slice(b"\n");
+    data.extend(
+        line.replace("IN_DROP", "IN_DROP")
+            .into_bytes()
+            .iter()
+            .map(|&b| if b == b'_' { 0xff } else { b }),
+    );
+    data.extend_from_slice(b"\n");
+    std::fs::write(&log, data).unwrap();
+    let r = analyze_json(&[log.to_str().unwrap()]);
+    assert_eq!(r["totals"]["lines"], 2);
+    assert_eq!(r["totals"]["firewall_lines"], 2);
+}
