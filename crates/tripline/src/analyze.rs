@@ -4,9 +4,9 @@
 //! With `--jobs N > 1` the sources are sharded: the reader hands every
 //! chunk of lines to N workers, and each worker runs its own engine on the
 //! lines whose source address hashes to it. Per-source state never crosses
-//! shards, so the merged report is the serial one (see docs/psad-compat.md
-//! for the two global heuristics that are per shard). psad-compat and CSV
-//! runs are serial.
+//! shards, so the merged report is the serial one; only the Masscan
+//! heuristic ("TCP options were seen before") is tracked per shard.
+//! psad-compat, CSV and `MAX_SCAN_IP_PAIRS` runs are serial.
 
 use crate::cli::{AnalyzeArgs, Format};
 use crate::input::{for_each_chunk, Input};
@@ -264,7 +264,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let total_bytes: u64 = inputs.iter().filter_map(Input::len).sum();
     let progress = (!args.no_progress && std::io::stderr().is_terminal() && total_bytes > 32 << 20)
         .then(|| crate::progress::bar(total_bytes));
-    let jobs = match (format, config.psad_compat) {
+    // The pair cap is global and order-dependent: keep such runs serial.
+    let jobs = match (format, config.psad_compat || config.max_scan_ip_pairs > 0) {
         (Format::Csv, _) | (_, true) => 1,
         _ => args
             .jobs

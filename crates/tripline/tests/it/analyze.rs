@@ -255,12 +255,7 @@ fn lines_that_are_not_utf8_are_counted_not_dropped() {
         .to_string();
     let mut data = line.replace("IN_DROP", "IN_\u{1}DROP").into_bytes();
     data.extend_from_slice(b"\n");
-    data.extend(
-        line.replace("IN_DROP", "IN_DROP")
-            .into_bytes()
-            .iter()
-            .map(|&b| if b == b'_' { 0xff } else { b }),
-    );
+    data.extend(line.bytes().map(|b| if b == b'_' { 0xff } else { b }));
     data.extend_from_slice(b"\n");
     std::fs::write(&log, data).unwrap();
     let r = analyze_json(&[log.to_str().unwrap()]);
