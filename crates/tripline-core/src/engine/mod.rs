@@ -105,6 +105,16 @@ pub enum Event {
         /// When.
         at: Timestamp,
     },
+    /// A pair's scan state expired (`SCAN_TIMEOUT`, persistence off); the
+    /// source keeps its danger level.
+    ScanExpired {
+        /// Source.
+        src: IpAddr,
+        /// Destination.
+        dst: IpAddr,
+        /// When.
+        at: Timestamp,
+    },
     /// A signature matched a pair for the first time.
     SignatureMatched {
         /// Source.
@@ -270,6 +280,7 @@ pub struct Engine {
     interval: Vec<u32>,
     sig_buf: Vec<u32>,
     sid_finder: Option<memchr::memmem::Finder<'static>>,
+    last_sweep: Option<Timestamp>,
 }
 
 impl Engine {
@@ -311,6 +322,7 @@ impl Engine {
             interval: Vec::new(),
             sig_buf: Vec::new(),
             sid_finder,
+            last_sweep: None,
         })
     }
 
@@ -515,19 +527,17 @@ impl Engine {
         };
         let found = self.find_source(pkt.src);
         let pair_pos = found.and_then(|si| self.sources[si].pairs.find(pkt.dst));
-        if pair_pos.is_none()
-            && cfg.max_scan_ip_pairs > 0
-            && self.tracked_pairs >= cfg.max_scan_ip_pairs
-        {
+        let new_pair = match (found, pair_pos) {
+            (Some(si), Some(pi)) => self.sources[si].pairs.as_slice()[pi].absnum == 0,
+            _ => true,
+        };
+        if new_pair && cfg.max_scan_ip_pairs > 0 && self.tracked_pairs >= cfg.max_scan_ip_pairs {
             return self.ignore(IgnoreReason::PairLimit);
         }
         let new_source = found.is_none();
         let si = match found {
             Some(si) => si,
-            None => {
-                self.tracked_pairs += 1;
-                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo)))
-            }
+            None => self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo))),
         };
         let src = &mut self.sources[si];
         src.packets = src.packets.saturating_add(1);
@@ -550,7 +560,6 @@ impl Engine {
             Some(p) => p,
             None if new_source => 0,
             None => {
-                self.tracked_pairs += 1;
                 let src = &mut self.sources[si];
                 src.pairs.push(Pair::new(pkt.dst, now, combo));
                 src.pairs.len() - 1
@@ -719,6 +728,7 @@ impl Engine {
         }
         if first_packet {
             src.dsts += 1;
+            self.tracked_pairs += 1;
         }
         let crossed_hosts_gate = !compat
             && first_packet
@@ -834,6 +844,74 @@ impl Engine {
                 reason,
                 at,
             });
+        }
+    }
+
+    /// When the shell must next call [`Engine::handle_timeout`], if ever
+    /// (`None` with `ENABLE_PERSISTENCE Y`).
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.config.enable_persistence {
+            return None;
+        }
+        Some(match self.last_sweep {
+            Some(t) => Timestamp(t.0.saturating_add(self.sweep_period().0)),
+            None => self.now.max(Timestamp(0)),
+        })
+    }
+
+    /// psad checks timeouts every `PERSISTENCE_CTR_THRESHOLD` intervals.
+    fn sweep_period(&self) -> Timestamp {
+        let n = self
+            .config
+            .var("PERSISTENCE_CTR_THRESHOLD")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(5)
+            .max(1);
+        Timestamp::from_secs((n * self.config.check_interval_secs.max(1)) as i64)
+    }
+
+    /// Expire scan state older than `SCAN_TIMEOUT` (spec §2.7). psad counts
+    /// the timeout from a pair's first packet, so a long scan restarts from
+    /// zero after an hour; the fixed mode counts from the last packet.
+    /// Danger levels are kept either way.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.config.enable_persistence {
+            return;
+        }
+        if now < self.now {
+            self.stats.clock_backwards += 1;
+        }
+        let now = now.max(self.now);
+        if self.poll_timeout().is_some_and(|t| now < t) {
+            return;
+        }
+        self.last_sweep = Some(now);
+        let cutoff = now
+            .secs()
+            .saturating_sub(self.config.scan_timeout_secs as i64);
+        let compat = self.config.psad_compat;
+        for src in &mut self.sources {
+            let old = |p: &Pair| {
+                p.absnum > 0 && i64::from(if compat { p.start } else { p.last }) <= cutoff
+            };
+            if !src.pairs.as_slice().iter().any(old) {
+                continue;
+            }
+            let mut kept = Vec::new();
+            for p in src.pairs.as_slice() {
+                if old(p) {
+                    self.events.push_back(Event::ScanExpired {
+                        src: src.src,
+                        dst: p.dst,
+                        at: now,
+                    });
+                    self.tracked_pairs = self.tracked_pairs.saturating_sub(1);
+                    src.dsts = src.dsts.saturating_sub(1);
+                } else {
+                    kept.push(p.clone());
+                }
+            }
+            src.pairs.retain_from(kept);
         }
     }
 

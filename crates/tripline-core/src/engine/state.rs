@@ -327,6 +327,29 @@ impl Pairs {
             Pairs::Many(_, idx) => idx.get(&dst).map(|&i| i as usize),
         }
     }
+    /// Replace the pairs with `kept` (after expiry). A source whose pairs all
+    /// expired keeps one empty pair so that its state (and DL) stays.
+    pub fn retain_from(&mut self, mut kept: Vec<Pair>) {
+        if kept.is_empty() {
+            let mut p = self.as_slice()[0].clone();
+            p.absnum = 0;
+            p.tot_protocols = 0;
+            p.spans = [Span::EMPTY; 3];
+            p.detail = None;
+            p.in_interval = false;
+            *self = Pairs::One(p);
+        } else if kept.len() == 1 {
+            *self = Pairs::One(kept.remove(0));
+        } else {
+            let idx = kept
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.dst, i as u32))
+                .collect();
+            *self = Pairs::Many(kept, idx);
+        }
+    }
+
     pub fn push(&mut self, pair: Pair) {
         if let Pairs::One(first) = self {
             let first = first.clone();

@@ -112,3 +112,81 @@ fn sweep_gate_rechecks_earlier_pairs() {
         2
     );
 }
+
+fn at(secs: i64, line: &str) -> String {
+    // Same real line, written `secs` (< 2400) seconds after 23:20:00.
+    assert!(secs < 2400);
+    let (m, s) = (20 + secs / 60, secs % 60);
+    line.replacen("23:20:40", &format!("23:{m:02}:{s:02}"), 1)
+}
+
+#[test]
+fn scans_expire_after_scan_timeout_but_keep_their_level() {
+    let cfg = Config {
+        scan_timeout_secs: 600,
+        ..Config::default()
+    };
+    let mut e = engine(cfg);
+    let src: IpAddr = "198.51.100.10".parse().unwrap();
+    for p in 1..=5 {
+        let _ = e.handle_line(&at(0, &syn_to(p)), &opts(), Timestamp(0));
+    }
+    assert_eq!(e.source(src).unwrap().danger_level(), 1);
+    while e.poll_event().is_some() {}
+    // Sweeps happen at the deadline poll_timeout gives; jump straight there.
+    let first = e.poll_timeout().expect("persistence is off");
+    e.handle_timeout(first);
+    assert_eq!(e.source(src).unwrap().packets(), 5, "not yet 600 s old");
+    let later = Timestamp(e.now().0 + 601 * 1_000_000);
+    e.handle_timeout(later);
+    assert_eq!(e.source(src).unwrap().packets(), 0);
+    assert_eq!(
+        e.source(src).unwrap().danger_level(),
+        1,
+        "DL survives expiry"
+    );
+    assert!(matches!(e.poll_event(), Some(Event::ScanExpired { .. })));
+    // The source comes back: counting restarts from zero.
+    let _ = e.handle_line(&at(30 * 60, &syn_to(9)), &opts(), Timestamp(0));
+    assert_eq!(e.source(src).unwrap().packets(), 1);
+}
+
+#[test]
+fn fixed_mode_times_out_from_the_last_packet_compat_from_the_first() {
+    for (compat, expect) in [(false, 2), (true, 0)] {
+        let cfg = Config {
+            scan_timeout_secs: 600,
+            psad_compat: compat,
+            ..Config::default()
+        };
+        let mut e = engine(cfg);
+        let _ = e.handle_line(&at(0, &syn_to(1)), &opts(), Timestamp(0));
+        let _ = e.handle_line(&at(500, &syn_to(2)), &opts(), Timestamp(0));
+        // 700 s after the first packet, 200 s after the last.
+        e.handle_timeout(Timestamp(e.now().0 + 200 * 1_000_000));
+        let packets = e
+            .source("198.51.100.10".parse().unwrap())
+            .unwrap()
+            .packets();
+        assert_eq!(packets, expect, "compat={compat}");
+    }
+}
+
+#[test]
+fn persistence_keeps_everything() {
+    let cfg = Config {
+        enable_persistence: true,
+        scan_timeout_secs: 1,
+        ..Config::default()
+    };
+    let mut e = engine(cfg);
+    let _ = e.handle_line(SYN, &opts(), Timestamp(0));
+    assert_eq!(e.poll_timeout(), None);
+    e.handle_timeout(Timestamp(i64::MAX / 2));
+    assert_eq!(
+        e.source("198.51.100.10".parse().unwrap())
+            .unwrap()
+            .packets(),
+        1
+    );
+}
