@@ -20,6 +20,18 @@ impl Timestamp {
     pub const fn secs(self) -> i64 {
         self.0.div_euclid(1_000_000)
     }
+    /// RFC 3339 text, UTC, whole seconds (`2026-11-21T23:20:40Z`).
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.secs();
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (y, m, d) = crate::parse::time::civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
 }
 
 /// The IP protocol of a packet, as psad names it.

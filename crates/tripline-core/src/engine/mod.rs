@@ -33,9 +33,9 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use view::{PairView, PortRange, SigHitView, SourceView};
+pub use view::{IcmpInvalid, PairView, PortRange, SigHit, SourceView};
 
-use state::{secs32, span_index, Combo, IcmpInvalid, NameId, Pair, SigHit, Source, NO_NAME};
+use state::{secs32, span_index, Combo, NameId, Pair, Source, NO_NAME};
 
 /// The data files the engine matches against (signatures, ICMP type tables).
 #[derive(Debug, Clone, Default)]

@@ -5,6 +5,7 @@
 //! the first packet that differs, or a signature hit, moves the counters
 //! into a boxed `PairDetail`.
 
+pub(crate) use super::view::{IcmpInvalid, SigHit};
 use crate::packet::{Chain, Proto, TcpFlags, Timestamp};
 use std::net::IpAddr;
 
@@ -75,28 +76,6 @@ pub(crate) struct ChainCount {
 pub(crate) struct PrefixCount {
     pub chain: Chain,
     pub prefix: NameId,
-    pub count: u32,
-}
-
-/// Signature hits of one rule for a pair, per chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SigHit {
-    pub sig: u32,
-    pub chain: Chain,
-    pub count: u32,
-    pub dport: Option<u16>,
-    pub flags: Option<TcpFlags>,
-    pub proto: Proto,
-}
-
-/// Invalid ICMP type/code counters of a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IcmpInvalid {
-    pub v6: bool,
-    pub kind: u8,
-    /// `None`: the type is invalid; `Some(code)`: the code is invalid for the type.
-    pub code: Option<u8>,
-    pub chain: Chain,
     pub count: u32,
 }
 

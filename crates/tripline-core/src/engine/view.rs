@@ -32,7 +32,7 @@ pub struct PortRange {
 
 /// Hits of one signature on a pair in one chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SigHitView {
+pub struct SigHit {
     /// Index into the engine's signature set.
     pub sig: u32,
     /// Chain of the packets.
@@ -49,7 +49,7 @@ pub struct SigHitView {
 
 /// An invalid ICMP type (code `None`) or code seen on a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IcmpInvalidView {
+pub struct IcmpInvalid {
     /// ICMPv6 rather than ICMP.
     pub v6: bool,
     /// ICMP type.
@@ -218,33 +218,15 @@ impl<'a> PairView<'a> {
         self.pair.flag_counts().into_iter()
     }
     /// Signature hits.
-    pub fn signatures(&self) -> impl Iterator<Item = SigHitView> + 'a {
-        self.pair
-            .detail
-            .iter()
-            .flat_map(|d| d.sigs.iter())
-            .map(|h| SigHitView {
-                sig: h.sig,
-                chain: h.chain,
-                count: h.count,
-                dport: h.dport,
-                flags: h.flags,
-                proto: h.proto,
-            })
+    pub fn signatures(&self) -> impl Iterator<Item = SigHit> + 'a {
+        self.pair.detail.iter().flat_map(|d| d.sigs.iter().copied())
     }
     /// Invalid ICMP types/codes.
-    pub fn icmp_invalid(&self) -> impl Iterator<Item = IcmpInvalidView> + 'a {
+    pub fn icmp_invalid(&self) -> impl Iterator<Item = IcmpInvalid> + 'a {
         self.pair
             .detail
             .iter()
-            .flat_map(|d| d.icmp_invalid.iter())
-            .map(|x| IcmpInvalidView {
-                v6: x.v6,
-                kind: x.kind,
-                code: x.code,
-                chain: x.chain,
-                count: x.count,
-            })
+            .flat_map(|d| d.icmp_invalid.iter().copied())
     }
     /// Syslog hostnames that logged the pair.
     pub fn hosts(&self) -> impl Iterator<Item = &'a str> + 'a {

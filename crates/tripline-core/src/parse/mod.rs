@@ -14,7 +14,7 @@ mod fields;
 mod header;
 mod journal;
 mod num;
-mod time;
+pub(crate) mod time;
 
 pub use compat::{psad_compat_check, psad_view};
 pub use dump::dump_packet;
