@@ -102,24 +102,29 @@ impl Worker {
             return;
         }
         let finder = memchr::memmem::Finder::new(b" SRC=");
-        let mut line_no = c.first_line;
-        let mut start = 0;
+        let name = &names[c.input];
+        // Validate UTF-8 once per chunk; slicing at newlines keeps it valid.
+        let whole = std::str::from_utf8(&c.data).ok();
         let data = &c.data[..];
+        let (mut line_no, mut start) = (c.first_line, 0);
         while start < data.len() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let raw = &data[start..end];
+            let (from, this) = (start, line_no);
             start = end + 1;
-            let this = line_no;
             line_no += 1;
-            if n > 1 && !c.journal && shard_of(raw, &finder, n) != me {
+            if n > 1 && !c.journal && shard_of(&data[from..end], &finder, n) != me {
                 continue;
             }
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            match std::str::from_utf8(raw) {
-                Ok(s) => self.line(c.input, &names[c.input], this, s, c.journal, opts),
-                Err(_) => {
-                    let s = String::from_utf8_lossy(raw);
-                    self.line(c.input, &names[c.input], this, &s, c.journal, opts)
+            let end = if end > from && data[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            match whole {
+                Some(text) => self.line(c.input, name, this, &text[from..end], c.journal, opts),
+                None => {
+                    let s = String::from_utf8_lossy(&data[from..end]);
+                    self.line(c.input, name, this, &s, c.journal, opts)
                 }
             }
         }
