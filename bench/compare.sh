@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # bench/compare.sh: tripline analyze vs Debian's psad -A, side by side, in one run.
 #
-#   bench/compare.sh [LINES] [PSAD_LINES]      (defaults: 1000000 and 20000)
+#   bench/compare.sh [LINES] [PSAD_LINES]      (defaults: 1000000 and 100000)
 #
 # Makes a LINES-line realistic log from the real corpus with ../shared/lab/mkbig.py
-# (cached in $BIG_DIR), builds tripline in release mode, then times on one core
-# (taskset -c 0):
-#   tripline analyze FILE            (whole file, default mode and --psad-compat)
-#   psad -A -m SLICE                 (the first PSAD_LINES lines: psad is slow)
+# (cached in $BIG_DIR), builds tripline in release mode, then times
+#   tripline analyze -j 1 FILE       one core (taskset -c 0): default, --psad-compat, --json
+#   tripline analyze -j 2 FILE       sources sharded over two worker threads (all cores)
+#   psad -A -m SLICE                 one core; the first PSAD_LINES lines (psad is slow)
 # and prints lines/s of each, the ratio, and peak RSS, with the exact commands.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${TRIPLINE_SHARED:-$ROOT/../shared}
 N=${1:-1000000}
-PN=${2:-20000}
+PN=${2:-100000}
 BIG_DIR=${BIG_DIR:-/tmp/tripline-bench}
 mkdir -p "$BIG_DIR"
 BIG=$BIG_DIR/big-$N.log
@@ -27,7 +27,7 @@ TL=$ROOT/target/release/tripline
 run() {
     local label=$1 lines=$2; shift 2
     local t; t=$(mktemp)
-    /usr/bin/time -f '%e %M' -o "$t" taskset -c 0 "$@" > /dev/null
+    /usr/bin/time -f '%e %M' -o "$t" taskset -c "${CPUS:-0}" "$@" > /dev/null
     read -r wall rss < "$t"; rm -f "$t"
     python3 - "$label" "$lines" "$wall" "$rss" <<'PY'
 import sys
@@ -41,19 +41,19 @@ echo "# $(date -u +%FT%TZ)  $(nproc) vCPU, $(awk -F: '/model name/{print $2; exi
 echo "# tripline: $TL analyze FILE  |  psad: psad -A -m SLICE --no-whois --no-rdns (tests/psad/run-psad.sh)"
 TFILE=$(mktemp); PFILE=$(mktemp)
 {
-    run "tripline analyze (default)" "$N" "$TL" analyze --no-progress "$BIG"
-    run "tripline analyze --psad-compat" "$N" "$TL" analyze --no-progress --psad-compat "$BIG"
-    run "tripline analyze --json" "$N" "$TL" analyze --no-progress --json "$BIG"
-    run "tripline analyze (psad's slice)" "$PN" "$TL" analyze --no-progress "$SLICE"
+    run "tripline analyze -j1" "$N" "$TL" analyze --no-progress -j 1 "$BIG"
+    run "tripline analyze -j1 --psad-compat" "$N" "$TL" analyze --no-progress --psad-compat "$BIG"
+    run "tripline analyze -j1 --json" "$N" "$TL" analyze --no-progress -j 1 --json "$BIG"
+    run "tripline analyze -j1 (psad's slice)" "$PN" "$TL" analyze --no-progress -j 1 "$SLICE"
+    CPUS=0-$(($(nproc) - 1)) run "tripline analyze -j$(nproc) (all cores)" "$N" "$TL" analyze --no-progress -j "$(nproc)" "$BIG"
 } | tee "$TFILE"
 PD=$(mktemp -d)
-start=$(date +%s.%N)
 taskset -c 0 "$ROOT/tests/psad/run-psad.sh" "$SLICE" "$PD" > /dev/null
-end=$(date +%s.%N)
-python3 - "$PN" "$start" "$end" <<'PY' | tee "$PFILE"
+read -r pwall prss < "$PD/psad-time.txt"
+python3 - "$PN" "$pwall" "$prss" <<'PY' | tee "$PFILE"
 import sys
-n, s, e = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-print(f"{'psad -A (slice)':<34} {n:>9} lines {e-s:>8.2f} s {n/(e-s):>12,.0f} lines/s")
+n, wall, rss = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+print(f"{'psad -A (slice)':<34} {n:>9} lines {wall:>8.2f} s {n/wall:>12,.0f} lines/s {rss/1024:>8.1f} MB")
 PY
 rm -rf "$PD"
 python3 - "$TFILE" "$PFILE" <<'PY'
@@ -62,7 +62,8 @@ t = open(sys.argv[1]).read().splitlines()
 p = open(sys.argv[2]).read()
 rate = lambda line: float(re.search(r"([\d,]+) lines/s", line).group(1).replace(",", ""))
 psad = rate(p)
-print(f"ratio tripline/psad (default, whole file vs slice): {rate(t[0]) / psad:,.0f}x")
-print(f"ratio tripline/psad (same slice, includes process start): {rate(t[3]) / psad:,.0f}x")
+print(f"ratio tripline -j1 / psad, one core each: {rate(t[0]) / psad:,.0f}x")
+print(f"ratio tripline -j1 / psad on the same slice (start-up included): {rate(t[3]) / psad:,.0f}x")
+print(f"ratio tripline all cores / psad: {rate(t[4]) / psad:,.0f}x")
 PY
 rm -f "$TFILE" "$PFILE"

@@ -37,6 +37,7 @@ fi
 if [[ -n $ADL ]]; then
     sed -i "s|^AUTO_DL_FILE .*|AUTO_DL_FILE $ADL;|" "$conf"
 fi
-PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 unshare -n /usr/sbin/psad -c "$conf" -A -m "$OUT/input.log" \
+# psad-time.txt: wall seconds and peak RSS (KB) of psad alone, for bench/compare.sh.
+PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 /usr/bin/time -f '%e %M' -o "$OUT/psad-time.txt" unshare -n /usr/sbin/psad -c "$conf" -A -m "$OUT/input.log" \
     --no-whois --no-rdns > "$OUT/stdout.txt" 2> "$OUT/stderr.txt"
 python3 "$SHARED/lab/lib/parse_psad_report.py" "$OUT/log/analysis.out" "$OUT/stdout.txt" > "$OUT/summary.json"
