@@ -262,3 +262,29 @@ fn lines_that_are_not_utf8_are_counted_not_dropped() {
     assert_eq!(r["totals"]["lines"], 2);
     assert_eq!(r["totals"]["firewall_lines"], 2);
 }
+
+#[test]
+fn toml_config_loads_and_a_typo_names_file_line_and_suggestion() {
+    let example = repo().join("examples/tripline.toml");
+    let out = run_ok(
+        tripline()
+            .args(["config", "check", "--config"])
+            .arg(&example),
+    );
+    assert!(out.contains("configuration OK"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("t.toml");
+    std::fs::write(&bad, "[detection]\nhome-nett = [\"198.51.100.0/24\"]\n").unwrap();
+    let res = tripline()
+        .args(["analyze", "--config"])
+        .arg(&bad)
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert!(!res.status.success());
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        err.contains("t.toml:2") && err.contains("did you mean home-net?"),
+        "{err}"
+    );
+}
