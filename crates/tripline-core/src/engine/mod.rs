@@ -286,6 +286,9 @@ pub struct Engine {
 impl Engine {
     /// A new engine. Fails only if a regex in the config does not compile.
     pub fn new(config: Arc<Config>, rules: Arc<Rules>) -> Result<Engine, EngineError> {
+        // An engine of its own copy: handle_packet clones this Arc per packet,
+        // and a count shared by engines on other threads would bounce between cores.
+        let config = Arc::new(Config::clone(&config));
         let compile = |what: &str, re: &str| {
             regex::Regex::new(re)
                 .map_err(|e| EngineError(format!("{what}: invalid regex {re:?}: {e}")))
