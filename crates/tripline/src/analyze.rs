@@ -60,12 +60,13 @@ impl LineTotals {
     }
 }
 
-/// A block of complete lines of one input.
-struct Chunk {
+/// A block of complete lines of one input: borrowed from the read buffer
+/// when one worker runs, owned when it is shared with several.
+struct Chunk<D> {
     input: usize,
     first_line: u64,
     journal: bool,
-    data: Vec<u8>,
+    data: D,
 }
 
 /// Where CSV rows go (`Send`, so a worker can own it).
@@ -96,7 +97,14 @@ impl Worker {
     }
 
     /// Process the lines of `chunk` that belong to shard `me` of `n`.
-    fn chunk(&mut self, c: &Chunk, names: &[String], opts: &ParseOptions, me: usize, n: usize) {
+    fn chunk(
+        &mut self,
+        c: &Chunk<impl AsRef<[u8]>>,
+        names: &[String],
+        opts: &ParseOptions,
+        me: usize,
+        n: usize,
+    ) {
         // systemd's export format spreads one record over many lines: one worker takes it all.
         if c.journal && me != 0 {
             return;
@@ -104,8 +112,8 @@ impl Worker {
         let finder = memchr::memmem::Finder::new(b" SRC=");
         let name = &names[c.input];
         // Validate UTF-8 once per chunk; slicing at newlines keeps it valid.
-        let whole = std::str::from_utf8(&c.data).ok();
-        let data = &c.data[..];
+        let data = c.data.as_ref();
+        let whole = std::str::from_utf8(data).ok();
         let (mut line_no, mut start) = (c.first_line, 0);
         while start < data.len() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
@@ -279,7 +287,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     .max(1);
 
     let stdout = std::io::stdout();
-    let read_all = |send: &mut dyn FnMut(Chunk)| -> Result<()> {
+    let read_all = |send: &mut dyn FnMut(Chunk<&[u8]>)| -> Result<()> {
         for (idx, input) in inputs.iter().enumerate() {
             let reader = input.open()?;
             let mut line_no = 1u64;
@@ -299,7 +307,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
                         input: idx,
                         first_line,
                         journal,
-                        data: data.to_vec(),
+                        data,
                     });
                 },
             )
@@ -317,7 +325,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
             _ => None,
         };
         let mut w = Worker::new(new_engine(&config, &rules)?, args.show_malformed, csv);
-        read_all(&mut |c: Chunk| w.chunk(&c, &names, &opts, 0, 1))?;
+        read_all(&mut |c: Chunk<&[u8]>| w.chunk(&c, &names, &opts, 0, 1))?;
         vec![w.finish(&names)]
     } else {
         sharded(
@@ -384,13 +392,13 @@ fn sharded(
     keep: usize,
     names: &[String],
     opts: &ParseOptions,
-    read_all: impl FnOnce(&mut dyn FnMut(Chunk)) -> Result<()>,
+    read_all: impl FnOnce(&mut dyn FnMut(Chunk<&[u8]>)) -> Result<()>,
 ) -> Result<Vec<Worker>> {
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for me in 0..jobs {
-            let (tx, rx) = sync_channel::<Arc<Chunk>>(8);
+            let (tx, rx) = sync_channel::<Arc<Chunk<Vec<u8>>>>(8);
             senders.push(tx);
             let mut w = Worker::new(new_engine(config, rules)?, keep, None);
             handles.push(scope.spawn(move || {
@@ -400,8 +408,13 @@ fn sharded(
                 w.finish(names)
             }));
         }
-        let res = read_all(&mut |c: Chunk| {
-            let c = Arc::new(c);
+        let res = read_all(&mut |c: Chunk<&[u8]>| {
+            let c = Arc::new(Chunk {
+                input: c.input,
+                first_line: c.first_line,
+                journal: c.journal,
+                data: c.data.to_vec(),
+            });
             for tx in &senders {
                 // A worker only stops early by panicking; join reports that below.
                 let _ = tx.send(Arc::clone(&c));
