@@ -1,0 +1,432 @@
+//! Fast path for the common line shapes: the kernel's exact field order for
+//! IPv4 and IPv6 with TCP, UDP, UDP-Lite, ICMP or ICMPv6 (iptables `MAC=`,
+//! nftables `MACSRC=`/`MACDST=`/`MACPROTO=`, or no MAC at all). One forward
+//! pass: each expected key is one prefix compare and its value is parsed in
+//! the same pass, words are found eight bytes at a time. Any surprise
+//! (another order, doubled spaces, fragments, IP options, IPv6 extension
+//! headers, an unknown token, a value the general parser would reject)
+//! returns `None` and the general token parser starts over, so this only
+//! ever changes speed (the `fast_path_agrees` test checks that on real and
+//! edge-case lines).
+
+use super::{chain_of, eq_mask, Header, IpFlags, Packet, Proto, Tcp, TcpFlags};
+use crate::packet::Icmp;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A forward cursor over the message.
+struct Seq<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+/// Value of a hex digit, or 16 and more for anything else.
+#[inline(always)]
+fn hexval(c: u8) -> u32 {
+    match c {
+        b'0'..=b'9' => (c - b'0') as u32,
+        b'a'..=b'f' => (c - b'a' + 10) as u32,
+        b'A'..=b'F' => (c - b'A' + 10) as u32,
+        _ => 16,
+    }
+}
+
+impl<'a> Seq<'a> {
+    #[inline(always)]
+    fn bytes(&self) -> &'a [u8] {
+        self.s.as_bytes()
+    }
+
+    /// Consume the literal `k` if the text continues with it.
+    #[inline(always)]
+    fn lit(&mut self, k: &[u8]) -> bool {
+        let hit = self.bytes()[self.i..].starts_with(k);
+        if hit {
+            self.i += k.len();
+        }
+        hit
+    }
+
+    /// Consume `k` or give up.
+    #[inline(always)]
+    fn key(&mut self, k: &[u8]) -> Option<()> {
+        self.lit(k).then_some(())
+    }
+
+    /// A value ends at a space (consumed) or at the end of the line.
+    #[inline(always)]
+    fn end_value(&mut self, i: usize) -> Option<()> {
+        match self.bytes().get(i) {
+            None => self.i = i,
+            Some(b' ') => self.i = i + 1,
+            Some(_) => return None,
+        }
+        Some(())
+    }
+
+    /// Up to the next space, consuming that space. Eight bytes at a time:
+    /// MAC addresses are 17 to 41 bytes long.
+    #[inline(always)]
+    fn word(&mut self) -> &'a str {
+        let b = self.bytes();
+        let st = self.i;
+        let mut i = st;
+        let end = loop {
+            if i + 8 > b.len() {
+                while i < b.len() && b[i] != b' ' {
+                    i += 1;
+                }
+                break i;
+            }
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[i..i + 8]);
+            let m = eq_mask(u64::from_le_bytes(a), b' ');
+            if m != 0 {
+                break i + m.trailing_zeros() as usize / 8;
+            }
+            i += 8;
+        };
+        self.i = if end < b.len() { end + 1 } else { end };
+        &self.s[st..end]
+    }
+
+    /// A decimal value of at most `digits` digits (the general parser's
+    /// length limit for the type) and at most `max`.
+    #[inline(always)]
+    fn dec(&mut self, digits: usize, max: u64) -> Option<u64> {
+        let b = self.bytes();
+        let st = self.i;
+        let mut i = st;
+        let mut v: u64 = 0;
+        while i < b.len() && i - st < digits {
+            let d = b[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v * 10 + d as u64;
+            i += 1;
+        }
+        if i == st || v > max {
+            return None;
+        }
+        self.end_value(i)?;
+        Some(v)
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Option<u8> {
+        self.dec(3, u8::MAX as u64).map(|v| v as u8)
+    }
+
+    #[inline(always)]
+    fn u16(&mut self) -> Option<u16> {
+        self.dec(5, u16::MAX as u64).map(|v| v as u16)
+    }
+
+    #[inline(always)]
+    fn u32(&mut self) -> Option<u32> {
+        self.dec(10, u32::MAX as u64).map(|v| v as u32)
+    }
+
+    /// `0x` and at most eight hex digits, at most `max`.
+    #[inline(always)]
+    fn hex(&mut self, max: u32) -> Option<u32> {
+        if !self.lit(b"0x") {
+            return None;
+        }
+        let b = self.bytes();
+        let st = self.i;
+        let mut i = st;
+        let mut v: u32 = 0;
+        while i < b.len() && i - st < 8 {
+            let d = hexval(b[i]);
+            if d > 15 {
+                break;
+            }
+            v = (v << 4) | d;
+            i += 1;
+        }
+        if i == st || v > max {
+            return None;
+        }
+        self.end_value(i)?;
+        Some(v)
+    }
+
+    /// Dotted quad, each octet one to three digits and at most 255.
+    #[inline(always)]
+    fn ipv4(&mut self) -> Option<Ipv4Addr> {
+        let b = self.bytes();
+        let mut i = self.i;
+        let mut oct = [0u8; 4];
+        for (n, o) in oct.iter_mut().enumerate() {
+            let st = i;
+            let mut v: u32 = 0;
+            while i < b.len() && i - st < 3 {
+                let d = b[i].wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                v = v * 10 + d as u32;
+                i += 1;
+            }
+            if i == st || v > 255 {
+                return None;
+            }
+            *o = v as u8;
+            if n < 3 {
+                if b.get(i) != Some(&b'.') {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+        self.end_value(i)?;
+        Some(Ipv4Addr::from(oct))
+    }
+
+    /// An address as the general parser reads it (`num::ip`): IPv6 when a
+    /// `:` is among the first five bytes, else IPv4.
+    #[inline(always)]
+    fn addr(&mut self) -> Option<IpAddr> {
+        let st = self.i;
+        if let Some(a) = self.ipv4() {
+            return Some(IpAddr::V4(a));
+        }
+        self.i = st;
+        let w = self.word().as_bytes();
+        if w.iter().take(5).any(|&c| c == b':') {
+            crate::parse::num::ipv6(w).map(IpAddr::V6)
+        } else {
+            None
+        }
+    }
+
+    /// A `[...]` group (nesting aware) at the cursor, followed by a space or
+    /// the end: its inner text trimmed of spaces, as the general parser
+    /// keeps it. `None` when unterminated.
+    fn bracket(&mut self) -> Option<&'a str> {
+        let b = self.bytes();
+        let open = self.i;
+        let mut depth = 0usize;
+        let mut j = open;
+        while j < b.len() {
+            match b[j] {
+                b'[' => depth += 1,
+                b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.end_value(j + 1)?;
+                        return Some(self.s[open + 1..j].trim_matches(' '));
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        None
+    }
+
+    fn at_end(&self) -> bool {
+        self.bytes()[self.i..].iter().all(|&c| c == b' ')
+    }
+}
+
+/// Parse `msg` from `in_pos` (its `IN=`) if it has one of the common shapes.
+#[inline]
+pub(super) fn line<'a>(
+    msg: &'a str,
+    in_pos: usize,
+    header: Header<'a>,
+    prefix: &'a str,
+) -> Option<Packet<'a>> {
+    let mut q = Seq { s: msg, i: in_pos };
+    q.key(b"IN=")?;
+    let in_if = q.word();
+    q.key(b"OUT=")?;
+    let out_if = q.word();
+    let chain = chain_of(in_if, out_if)?;
+    let (mut physin, mut physout) = ("", "");
+    if q.lit(b"PHYSIN=") {
+        physin = q.word();
+    }
+    if q.lit(b"PHYSOUT=") {
+        physout = q.word();
+    }
+    let (mut mac, mut mac_dst) = ("", "");
+    if q.lit(b"MAC=") {
+        mac = q.word();
+    } else if q.lit(b"MACSRC=") {
+        mac = q.word();
+        q.key(b"MACDST=")?;
+        mac_dst = q.word();
+        q.key(b"MACPROTO=")?;
+        q.word();
+    }
+    q.key(b"SRC=")?;
+    let src = q.addr()?;
+    q.key(b"DST=")?;
+    let dst = q.addr()?;
+    q.key(b"LEN=")?;
+    let len = q.u32()?;
+    let mut p = Packet {
+        header,
+        prefix,
+        in_if,
+        out_if,
+        physin,
+        physout,
+        mac,
+        mac_dst,
+        chain,
+        src,
+        dst,
+        len,
+        tos: 0,
+        prec: 0,
+        ttl: 0,
+        ip_id: None,
+        flow_label: None,
+        ip_flags: IpFlags::default(),
+        frag: None,
+        ip_options: "",
+        ipv6_opt_groups: 0,
+        proto: Proto::Tcp,
+        sport: None,
+        dport: None,
+        tcp: None,
+        udp_len: None,
+        icmp: None,
+        incomplete: false,
+        uid: None,
+        gid: None,
+        mark: None,
+    };
+    match (src, dst) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => {
+            q.key(b"TOS=")?;
+            p.tos = q.hex(0xff)? as u8;
+            q.key(b"PREC=")?;
+            p.prec = q.hex(0xff)? as u8;
+            q.key(b"TTL=")?;
+            p.ttl = q.u8()?;
+            q.key(b"ID=")?;
+            p.ip_id = Some(q.u32()?);
+            p.ip_flags = IpFlags {
+                ce: q.lit(b"CE "),
+                df: q.lit(b"DF "),
+                mf: q.lit(b"MF "),
+            };
+        }
+        (IpAddr::V6(_), IpAddr::V6(_)) => {
+            q.key(b"TC=")?;
+            p.tos = q.u8()?;
+            q.key(b"HOPLIMIT=")?;
+            p.ttl = q.u8()?;
+            q.key(b"FLOWLBL=")?;
+            p.flow_label = Some(q.u32()?);
+        }
+        _ => return None,
+    }
+    q.key(b"PROTO=")?;
+    match q.word().as_bytes() {
+        b"TCP" => tcp(&mut q, &mut p)?,
+        b"UDP" => udp(&mut q, &mut p, Proto::Udp)?,
+        b"UDPLITE" => udp(&mut q, &mut p, Proto::UdpLite)?,
+        b"ICMP" => icmp(&mut q, &mut p, Proto::Icmp)?,
+        b"ICMPv6" => icmp(&mut q, &mut p, Proto::Icmp6)?,
+        _ => return None,
+    }
+    if q.lit(b"UID=") {
+        p.uid = Some(q.u32()?);
+        q.key(b"GID=")?;
+        p.gid = Some(q.u32()?);
+    }
+    if q.lit(b"MARK=") {
+        p.mark = Some(q.hex(u32::MAX)?);
+    }
+    q.at_end().then_some(p)
+}
+
+/// `SPT= DPT= [SEQ= ACK=] WINDOW= RES= flags URGP= [OPT (..)]`.
+#[inline(always)]
+fn tcp<'a>(q: &mut Seq<'a>, p: &mut Packet<'a>) -> Option<()> {
+    p.proto = Proto::Tcp;
+    q.key(b"SPT=")?;
+    p.sport = Some(q.u16()?);
+    q.key(b"DPT=")?;
+    p.dport = Some(q.u16()?);
+    let mut tcp = Tcp::default();
+    if q.lit(b"SEQ=") {
+        tcp.seq = Some(q.u32()?);
+        q.key(b"ACK=")?;
+        tcp.ack = Some(q.u32()?);
+    }
+    q.key(b"WINDOW=")?;
+    tcp.window = q.u16()?;
+    q.key(b"RES=")?;
+    tcp.res = q.hex(0xff)? as u8;
+    for (name, bit) in TcpFlags::NAMES {
+        let b = &q.bytes()[q.i..];
+        if b.len() > 3 && &b[..3] == name.as_bytes() && b[3] == b' ' {
+            tcp.flags.0 |= bit;
+            q.i += 4;
+        }
+    }
+    q.key(b"URGP=")?;
+    tcp.urgp = q.u16()?;
+    if q.lit(b"OPT (") {
+        // The general parser ends the options at the first `)`.
+        let w = q.word();
+        let inner = w.strip_suffix(')')?;
+        if inner.contains(')') {
+            return None;
+        }
+        tcp.options = inner;
+    }
+    p.tcp = Some(tcp);
+    Some(())
+}
+
+/// `SPT= DPT= LEN=`.
+#[inline(always)]
+fn udp(q: &mut Seq<'_>, p: &mut Packet<'_>, proto: Proto) -> Option<()> {
+    p.proto = proto;
+    q.key(b"SPT=")?;
+    p.sport = Some(q.u16()?);
+    q.key(b"DPT=")?;
+    p.dport = Some(q.u16()?);
+    q.key(b"LEN=")?;
+    p.udp_len = Some(q.u32()?);
+    Some(())
+}
+
+/// `TYPE= CODE=`, then the per-type fields and the quoted packet of
+/// errors. Later fields override earlier ones, as in the general parser.
+#[inline]
+fn icmp<'a>(q: &mut Seq<'a>, p: &mut Packet<'a>, proto: Proto) -> Option<()> {
+    p.proto = proto;
+    let mut icmp = Icmp::default();
+    q.key(b"TYPE=")?;
+    icmp.kind = q.u8()?;
+    q.key(b"CODE=")?;
+    icmp.code = q.u8()?;
+    loop {
+        if q.lit(b"ID=") {
+            icmp.id = Some(q.u16()?);
+        } else if q.lit(b"SEQ=") {
+            icmp.seq = Some(q.u16()?);
+        } else if q.lit(b"MTU=") {
+            icmp.mtu = Some(q.u32()?);
+        } else if q.lit(b"PARAMETER=") {
+            icmp.parameter = Some(q.u32()?);
+        } else if q.lit(b"GATEWAY=") {
+            icmp.gateway = q.word();
+        } else if q.bytes().get(q.i) == Some(&b'[') {
+            icmp.embedded = q.bracket()?;
+        } else {
+            break;
+        }
+    }
+    p.icmp = Some(icmp);
+    Some(())
+}
