@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod fingerprint;
 pub mod icmp;
 pub mod net;
 pub mod packet;
