@@ -47,6 +47,9 @@ pub struct ConfigArgs {
     /// An auto_dl file in psad's format.
     #[arg(long, value_name = "FILE")]
     pub auto_dl: Option<PathBuf>,
+    /// A p0f v3 database for OS guesses (default: /etc/p0f/p0f.fp when present).
+    #[arg(long, value_name = "FILE")]
+    pub p0f_db: Option<PathBuf>,
     /// Reproduce psad 2.4.6's quirks (see docs/psad-compat.md).
     #[arg(long)]
     pub psad_compat: bool,

@@ -13,6 +13,7 @@ use std::net::ToSocketAddrs;
 use std::path::Path;
 use tripline_core::config::{AutoDl, ConfigBuilder, TomlConfig};
 use tripline_core::engine::Rules;
+use tripline_core::fingerprint::{Fingerprints, P0f3, PfOs, Posf};
 use tripline_core::icmp::IcmpTypes;
 use tripline_core::signature::{Classification, RuleDl, SigParseOptions, SignatureSet, SnortRules};
 use tripline_core::{Config, Timestamp};
@@ -186,16 +187,55 @@ pub fn load(args: &ConfigArgs) -> Result<Loaded> {
         }
     }
 
+    let fingerprints =
+        load_fingerprints(&config, psad_files, args.p0f_db.as_deref(), &mut warnings)?;
     let rules = Rules {
         signatures,
         icmp4,
         icmp6,
         fwsnort,
         rule_dl,
+        fingerprints,
     };
     Ok(Loaded {
         config,
         rules,
         warnings,
     })
+}
+
+/// Where Debian's p0f package keeps its v3 database.
+const P0F_DB: &str = "/etc/p0f/p0f.fp";
+
+/// pf.os and posf: psad's files when psad.conf is in use, else our own;
+/// p0f v3 signatures from `--p0f-db`, or Debian's p0f database when installed.
+fn load_fingerprints(
+    config: &Config,
+    psad_files: bool,
+    p0f_db: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Fingerprints> {
+    let mut fps = Fingerprints::builtin();
+    if psad_files {
+        if let Some(path) = config.var("P0F_FILE") {
+            if let Some(t) = read_optional(path)? {
+                fps.pfos = PfOs::parse(&t, path)?;
+            }
+        }
+        if let Some(path) = config.var("POSF_FILE") {
+            if let Some(t) = read_optional(path)? {
+                fps.posf = Posf::parse(&t, path)?;
+            }
+        }
+    }
+    warnings.extend(fps.posf.warnings().iter().map(ToString::to_string));
+    fps.max_hops = config.max_hops;
+    let p0f = match p0f_db {
+        Some(p) => Some((p.display().to_string(), read(p)?)),
+        None => read_optional(P0F_DB)?.map(|t| (P0F_DB.to_string(), t)),
+    };
+    if let Some((path, text)) = p0f {
+        fps.p0f3 = Some(P0f3::parse(&text, &path)?);
+    }
+    Ok(fps)
 }

@@ -20,6 +20,7 @@ mod state;
 mod view;
 
 use crate::config::Config;
+use crate::fingerprint::{Fingerprints, OsState};
 use crate::icmp::{IcmpCheck, IcmpTypes};
 use crate::packet::Header;
 use crate::packet::{Chain, Packet, Proto, Timestamp};
@@ -37,8 +38,9 @@ pub use view::{IcmpInvalid, PairView, PortRange, SigHit, SourceView};
 
 use state::{secs32, span_index, Combo, NameId, Pair, Source, NO_NAME};
 
-/// The data files the engine matches against (signatures, ICMP type tables).
-#[derive(Debug, Clone, Default)]
+/// The data files the engine matches against (signatures, ICMP type tables,
+/// OS fingerprints).
+#[derive(Debug, Clone)]
 pub struct Rules {
     /// Header signatures.
     pub signatures: SignatureSet,
@@ -50,6 +52,22 @@ pub struct Rules {
     pub fwsnort: SnortRules,
     /// `snort_rule_dl` overrides (also applied to fwsnort SIDs).
     pub rule_dl: RuleDl,
+    /// Passive OS fingerprint databases.
+    pub fingerprints: Fingerprints,
+}
+
+impl Default for Rules {
+    /// No rules at all: nothing matches, nothing is guessed.
+    fn default() -> Self {
+        Rules {
+            signatures: SignatureSet::default(),
+            icmp4: IcmpTypes::default(),
+            icmp6: IcmpTypes::default(),
+            fwsnort: SnortRules::default(),
+            rule_dl: RuleDl::default(),
+            fingerprints: Fingerprints::empty(),
+        }
+    }
 }
 
 /// Signature ids with this bit set are fwsnort SIDs, not indices into the signature set.
@@ -102,6 +120,13 @@ pub enum Event {
         to: u8,
         /// What raised it.
         reason: DangerReason,
+        /// When.
+        at: Timestamp,
+    },
+    /// A new passive OS guess for a source.
+    OsGuessed {
+        /// Source.
+        src: IpAddr,
         /// When.
         at: Timestamp,
     },
@@ -281,6 +306,9 @@ pub struct Engine {
     sig_buf: Vec<u32>,
     sid_finder: Option<memchr::memmem::Finder<'static>>,
     last_sweep: Option<Timestamp>,
+    /// OS fingerprint state by source index, only for sources that sent SYNs
+    /// (and, in the default mode, reached DL 1: spoofed one-packet floods cost nothing here).
+    os: HashMap<u32, OsState, foldhash::fast::RandomState>,
 }
 
 impl Engine {
@@ -326,6 +354,7 @@ impl Engine {
             sig_buf: Vec::new(),
             sid_finder,
             last_sweep: None,
+            os: HashMap::default(),
         })
     }
 
@@ -745,6 +774,20 @@ impl Engine {
                 self.assess(si, pi, now);
             }
         }
+        // Passive OS fingerprinting (spec §2.2 step 13).
+        if pkt.proto == Proto::Tcp && flags.has(crate::TcpFlags::SYN) {
+            let pair_packets = u64::from(self.sources[si].pairs.as_slice()[pi].absnum);
+            let watch = compat || self.sources[si].dl >= 1 || self.os.contains_key(&(si as u32));
+            if watch {
+                let st = self.os.entry(si as u32).or_default();
+                if st.observe(pkt, &self.rules.fingerprints, compat, pair_packets) {
+                    self.events.push_back(Event::OsGuessed {
+                        src: pkt.src,
+                        at: now,
+                    });
+                }
+            }
+        }
         LineOutcome::Accepted
     }
 
@@ -828,6 +871,10 @@ impl Engine {
         self.name_ids.insert(name.into(), id);
         self.prefix_counts.push(0);
         id
+    }
+
+    pub(crate) fn os_state(&self, idx: u32) -> Option<&OsState> {
+        self.os.get(&idx)
     }
 
     pub(crate) fn name(&self, id: NameId) -> &str {
@@ -945,10 +992,14 @@ impl Engine {
 
     /// Iterate over tracked sources (unordered).
     pub fn sources(&self) -> impl Iterator<Item = SourceView<'_>> {
-        self.sources.iter().map(move |s| SourceView {
-            engine: self,
-            src: s,
-        })
+        self.sources
+            .iter()
+            .enumerate()
+            .map(move |(i, s)| SourceView {
+                engine: self,
+                src: s,
+                idx: i as u32,
+            })
     }
 
     /// One source, if tracked.
@@ -956,6 +1007,7 @@ impl Engine {
         self.find_source(ip).map(|i| SourceView {
             engine: self,
             src: &self.sources[i],
+            idx: i as u32,
         })
     }
 

@@ -2,6 +2,7 @@
 
 use super::state::{Pair, Source};
 use super::Engine;
+use crate::fingerprint::OsGuess;
 use crate::packet::{Chain, Proto, TcpFlags, Timestamp};
 use std::net::IpAddr;
 
@@ -10,6 +11,7 @@ use std::net::IpAddr;
 pub struct SourceView<'a> {
     pub(super) engine: &'a Engine,
     pub(super) src: &'a Source,
+    pub(super) idx: u32,
 }
 
 /// A (source, destination) pair.
@@ -133,6 +135,28 @@ impl<'a> SourceView<'a> {
             .iter()
             .filter(|p| p.absnum > 0)
             .map(move |pair| PairView { engine, pair })
+    }
+    /// Every passive OS guess (pf.os, then posf, then p0f v3).
+    pub fn os_guesses(&self) -> Vec<OsGuess<'a>> {
+        let fps = &self.engine.rules().fingerprints;
+        self.engine
+            .os_state(self.idx)
+            .map(|st| st.guesses(fps).collect())
+            .unwrap_or_default()
+    }
+    /// The guesses psad would print: exact pf.os guesses over `@` ones, posf
+    /// only when pf.os gave none.
+    pub fn os_psad(&self) -> Vec<OsGuess<'a>> {
+        let fps = &self.engine.rules().fingerprints;
+        self.engine
+            .os_state(self.idx)
+            .map(|st| st.psad_report(fps).collect())
+            .unwrap_or_default()
+    }
+    /// The p0f v3 match, when a p0f database is loaded.
+    pub fn os_p0f3(&self) -> Option<OsGuess<'a>> {
+        let fps = &self.engine.rules().fingerprints;
+        self.engine.os_state(self.idx).and_then(|st| st.p0f3(fps))
     }
     /// Protocols with a per-protocol record on some pair (psad's `Total protocols`).
     pub fn protocol_count(&self) -> usize {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use tripline_core::engine::{Engine, PairView, SourceView, FWSNORT_SIG};
+use tripline_core::fingerprint::{Method, OsGuess, Quality};
 use tripline_core::{Proto, TcpFlags, Timestamp};
 
 /// The whole report.
@@ -140,14 +141,49 @@ pub struct SourceReport {
     pub first_seen: String,
     /// Last packet.
     pub last_seen: String,
-    /// Passive OS guess (not yet implemented: always null).
-    pub os_guess: Option<String>,
+    /// The best passive OS guess: p0f v3 when it matched exactly or
+    /// generically (default mode), else psad's first pf.os/posf guess.
+    pub os_guess: Option<OsGuessReport>,
+    /// Every OS guess with the fingerprint that matched.
+    pub os_guesses: Vec<OsGuessReport>,
     /// Scan kinds seen, from flags and protocols.
     pub scan_types: Vec<ScanType>,
     /// Signatures over all destinations.
     pub signatures: Vec<SigCount>,
     /// Destinations.
     pub destinations: Vec<DestReport>,
+}
+
+/// An OS guess and its evidence.
+#[derive(Debug, Serialize, Clone)]
+pub struct OsGuessReport {
+    /// The OS (pf.os OS field, posf name, or p0f v3 label).
+    pub os: String,
+    /// `pf.os`, `posf` or `p0f3`.
+    pub method: &'static str,
+    /// The fingerprint that matched.
+    pub matched: String,
+    /// `exact`, `generic` or `fuzzy`.
+    pub quality: &'static str,
+}
+
+impl OsGuessReport {
+    fn new(g: &OsGuess<'_>) -> Self {
+        OsGuessReport {
+            os: g.os.to_string(),
+            method: match g.method {
+                Method::PfOs => "pf.os",
+                Method::Posf => "posf",
+                Method::P0f3 => "p0f3",
+            },
+            matched: g.matched.to_string(),
+            quality: match g.quality {
+                Quality::Exact => "exact",
+                Quality::Generic => "generic",
+                Quality::Fuzzy => "fuzzy",
+            },
+        }
+    }
 }
 
 /// A scan kind with its evidence.
@@ -492,7 +528,15 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
         protocols: s.protocol_count(),
         first_seen: rfc3339(s.first_seen()),
         last_seen: rfc3339(s.last_seen()),
-        os_guess: None,
+        os_guess: {
+            let p0f = s
+                .os_p0f3()
+                .filter(|g| g.quality != Quality::Fuzzy && !engine.config().psad_compat);
+            p0f.or_else(|| s.os_psad().into_iter().next())
+                .as_ref()
+                .map(OsGuessReport::new)
+        },
+        os_guesses: s.os_guesses().iter().map(OsGuessReport::new).collect(),
         scan_types: {
             let mut v: Vec<ScanType> = kinds.into_values().collect();
             v.sort_by(|a, b| b.packets.cmp(&a.packets).then_with(|| a.kind.cmp(&b.kind)));

@@ -152,8 +152,34 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         s.protocols,
         s.unique_signatures
     )?;
-    if let Some(os) = &s.os_guess {
-        writeln!(out, "    Source OS fingerprint: {}", clean(os))?;
+    // psad's layout: pf.os guesses as a list, else the posf guess; then p0f v3.
+    let pfos: Vec<_> = s
+        .os_guesses
+        .iter()
+        .filter(|g| g.method == "pf.os")
+        .collect();
+    let exact: Vec<_> = pfos.iter().filter(|g| !g.os.contains('@')).collect();
+    let shown: Vec<_> = if exact.is_empty() {
+        pfos.clone()
+    } else {
+        exact.into_iter().copied().collect()
+    };
+    if !shown.is_empty() {
+        writeln!(out, "    Source OS fingerprint(s):")?;
+        for g in shown {
+            writeln!(out, "        {}", clean(&g.os))?;
+        }
+    } else if let Some(g) = s.os_guesses.iter().find(|g| g.method == "posf") {
+        writeln!(out, "    Source OS fingerprint: {}", clean(&g.os))?;
+    }
+    if let Some(g) = s.os_guesses.iter().find(|g| g.method == "p0f3") {
+        writeln!(
+            out,
+            "    p0f v3: {} ({}, {})",
+            clean(&g.os),
+            g.quality,
+            clean(&g.matched)
+        )?;
     }
     if !s.scan_types.is_empty() {
         let kinds: Vec<String> = s

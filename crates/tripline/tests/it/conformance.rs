@@ -121,6 +121,33 @@ fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) -> usize 
     ]);
     let ours = from_tripline(&report);
     let mut diffs = Vec::new();
+    // Passive OS guesses (pf.os, posf) where psad gives one.
+    let mut os_compared = 0;
+    for (src, v) in summary["sources"].as_object().unwrap() {
+        let theirs: BTreeSet<String> = v["os_guess"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap().to_string())
+            .collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        let mine: BTreeSet<String> = report["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| ip(s["src"].as_str().unwrap()) == ip(src))
+            .flat_map(|s| s["os_guesses"].as_array().unwrap().iter())
+            .filter(|g| g["method"] == "pf.os" || g["method"] == "posf")
+            .map(|g| g["os"].as_str().unwrap().to_string())
+            .collect();
+        if mine != theirs {
+            diffs.push(format!(
+                "{src}: OS guesses psad {theirs:?}, tripline {mine:?}"
+            ));
+        }
+    }
     // Signature match counts, `ip` rules included.
     let our_sigs: BTreeMap<u64, u64> = report["top_signatures"]
         .as_array()
