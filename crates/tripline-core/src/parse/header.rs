@@ -7,7 +7,7 @@
 //! bare messages (dmesg: `[ 8085.236687] ...`). Anything unrecognised is
 //! returned whole as the message, so the body parser still sees it.
 
-use super::time::{self, Civil};
+use super::time;
 use super::ParseOptions;
 use crate::packet::Header;
 use memchr::memchr;
@@ -30,24 +30,10 @@ fn rfc3164<'a>(line: &'a str, i: usize, opts: &ParseOptions) -> Option<(Header<'
     if b.len() < 16 || b[3] != b' ' || b[6] != b' ' {
         return None;
     }
-    let month = time::month(&b[..3])?;
-    let day = match (b[4], b[5]) {
-        (b' ', d @ b'1'..=b'9') => (d - b'0') as u32,
-        _ => time::two(b, 4)?,
-    };
-    let mut c = Civil {
-        month,
-        day,
-        hour: 0,
-        min: 0,
-        sec: 0,
-        us: 0,
-    };
-    let end = time::hms(b, 7, &mut c)?;
+    let (t, end) = time::rfc3164(b, opts.now, opts.utc_offset_secs as i64)?;
     if b.get(end) != Some(&b' ') {
         return None;
     }
-    let t = c.to_ts_yearless(opts.now, opts.utc_offset_secs as i64)?;
     Some(host_and_tag(line, i + end, Some(t)))
 }
 
@@ -58,6 +44,33 @@ fn iso(line: &str, i: usize) -> Option<(Header<'_>, &str)> {
         return None;
     }
     Some(host_and_tag(line, i + n, Some(t)))
+}
+
+/// The last `host tag: ` run (from the space after the stamp through the
+/// space after the tag), as 32 masked bytes, and where its host lies in it.
+#[derive(Clone, Copy)]
+struct HostTag {
+    bytes: [u128; 2],
+    mask: [u128; 2],
+    len: usize,
+    host: (usize, usize),
+}
+
+thread_local! {
+    /// Consecutive lines mostly come from one host and tag. A pure memo:
+    /// when a line has the same bytes there, the split is the same.
+    static HOST_TAG: std::cell::Cell<Option<HostTag>> = const { std::cell::Cell::new(None) };
+}
+
+/// Bytes `b[i..i + 32]` as two little-endian words.
+#[inline(always)]
+fn words32(b: &[u8], i: usize) -> Option<[u128; 2]> {
+    let w = b.get(i..i + 32)?;
+    let mut lo = [0u8; 16];
+    let mut hi = [0u8; 16];
+    lo.copy_from_slice(&w[..16]);
+    hi.copy_from_slice(&w[16..]);
+    Some([u128::from_le_bytes(lo), u128::from_le_bytes(hi)])
 }
 
 /// After the stamp: `host tag: msg`. A first token ending in `:` is a tag
@@ -73,6 +86,13 @@ fn host_and_tag<'a>(
         host: None,
         uptime_us: None,
     };
+    let w = words32(line.as_bytes(), i);
+    if let (Some(w), Some(m)) = (w, HOST_TAG.get()) {
+        if w[0] & m.mask[0] == m.bytes[0] && w[1] & m.mask[1] == m.bytes[1] {
+            h.host = Some(&line[i + m.host.0..i + m.host.1]);
+            return (h, &line[i + m.len..]);
+        }
+    }
     let (tok, next) = token(line, i);
     if tok.is_empty() {
         return (h, &line[next..]);
@@ -83,6 +103,27 @@ fn host_and_tag<'a>(
     h.host = Some(tok);
     let (tag, after) = token(line, next);
     if tag.ends_with(':') {
+        // The split depends only on `line[i..after]` when the tag ended at
+        // a space: memoise it if that fits in 32 bytes.
+        let len = after - i;
+        if let (Some(w), true) = (w, len <= 32 && line.as_bytes()[after - 1] == b' ') {
+            let mask = |k: usize| -> u128 {
+                let n = len.saturating_sub(16 * k).min(16);
+                if n == 16 {
+                    u128::MAX
+                } else {
+                    (1u128 << (8 * n)) - 1
+                }
+            };
+            let mask = [mask(0), mask(1)];
+            let start = tok.as_ptr() as usize - line.as_ptr() as usize - i;
+            HOST_TAG.set(Some(HostTag {
+                bytes: [w[0] & mask[0], w[1] & mask[1]],
+                mask,
+                len,
+                host: (start, start + tok.len()),
+            }));
+        }
         (h, &line[after..])
     } else {
         (h, &line[skip_spaces(line, next)..])
@@ -229,5 +270,78 @@ mod tests {
         assert_eq!((h, m), (Header::default(), "[ 8085.236687] X IN="));
         let (h, m) = split("Nov  1 03:20:40 fw1 kernel: X", &o);
         assert_eq!((h.host, m), (Some("fw1"), "X"));
+    }
+
+    fn fresh<'a>(line: &'a str, o: &ParseOptions) -> (Header<'a>, &'a str) {
+        HOST_TAG.set(None);
+        time::clear_memos();
+        split(line, o)
+    }
+
+    /// The memoised stamps and host/tag runs give what a fresh parse gives,
+    /// whatever line came before.
+    #[test]
+    fn memos_are_transparent() {
+        let body = " [ 8085.236687] IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01 SRC=1.2.3.4";
+        let heads = [
+            "Nov 21 23:20:40 fw1 kernel:",
+            "Nov 21 23:20:40 fw2 kernel:",
+            "Nov 21 23:20:41 fw1 kernel:",
+            "Nov 21 23:20:40.5 fw1 kernel:",
+            "Nov 21 23:20:40,123456789 fw1 kernel:",
+            "Nov 21 23:20:40. fw1 kernel:",
+            "Nov 21 23:20:40  fw1 kernel:",
+            "Nov 21 23:20:40 fw1  kernel:",
+            "Nov 21 23:20:40 fw1 kernel",
+            "Nov 21 23:20:40 fw1 kernel: ",
+            "Nov 21 23:20:40 fw1: kernel:",
+            "Nov 21 23:20:40 kernel:",
+            "Nov 21 23:20:40 fw1 kernel[12]:",
+            "Nov 21 23:20:40 a-very-long-host-name.example.org kernel:",
+            "Nov 21 23:20:40 fw1 kernel:X",
+            "Nov  1 23:20:40 fw1 kernel:",
+            "Nov 01 23:20:40 fw1 kernel:",
+            "Nov 21 24:20:40 fw1 kernel:",
+            "Nov 31 23:20:40 fw1 kernel:",
+            "Dec 31 23:59:59 fw1 kernel:",
+            "Jan  1 00:00:00 fw1 kernel:",
+            "Nov 22 23:20:40 fw1 kernel:",
+            "Nov 22 23:20:40.999999 fw1 kernel:",
+            "Nov 23 00:00:00 fw1 kernel:",
+            "Nov 23 00:00:00.000001 fw1 kernel:",
+            "Nov 22 00:00:00.5 fw1 kernel:",
+            "<4>Nov 21 23:20:40 fw1 kernel:",
+            "2026-11-21T23:20:40.281720+00:00 fw1 kernel:",
+            "2026-11-21T23:20:40.281721+01:00 fw1 kernel:",
+            "2026-11-21T23:20:40Z fw1 kernel:",
+            "2026-11-21 23:20:40-0130 fw1 kernel:",
+            "2026-11-21T23:20:40.5-01 fw1 kernel:",
+            "2026-11-21T23:20:41.281720+00:00 fw1 kernel:",
+            "2026-11-31T23:20:40Z fw1 kernel:",
+            "<4>1 2026-11-21T23:20:40.281720Z fw1 kernel - - - X",
+            "<4>2026-11-21T23:20:40.281720Z fw1 kernel:",
+        ];
+        let lines: Vec<String> = heads.iter().map(|h| format!("{h}{body}")).collect();
+        let nows = [
+            Timestamp::from_secs(1_795_310_000),
+            // 2026-11-22T00:00:00Z: a day later is exactly Nov 23 00:00.
+            Timestamp::from_secs(1_795_305_600),
+            Timestamp::from_secs(1_795_305_600 - 3600),
+        ];
+        for now in nows {
+            for off in [0, 3600, -7200] {
+                let o = ParseOptions {
+                    now,
+                    utc_offset_secs: off,
+                };
+                for a in &lines {
+                    for b in &lines {
+                        fresh(a, &o);
+                        let memo = split(b, &o);
+                        assert_eq!(memo, fresh(b, &o), "{a} then {b}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -96,6 +96,102 @@ fn year_of(now: Timestamp, offset_secs: i64) -> Option<i64> {
     Some(year)
 }
 
+/// Key (15 stamp bytes, now, offset) and value of [`STAMP_3164`].
+#[derive(Clone, Copy)]
+struct Memo3164 {
+    key: (u128, i64, i64),
+    civil: Civil,
+    this_year: i64,
+}
+
+thread_local! {
+    /// Last RFC 3164 second: its 15 header bytes, `now` and offset, its
+    /// whole-second fields and this year's µs. Syslog writes many lines per
+    /// second, so most lines skip the field parsing and calendar math. A pure
+    /// memo: the result depends only on the key.
+    static STAMP_3164: std::cell::Cell<Option<Memo3164>> = const { std::cell::Cell::new(None) };
+    /// Last ISO 8601 second: its 19 bytes -> µs at offset zero.
+    static STAMP_ISO: std::cell::Cell<Option<(u128, u32, i64)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Forget the memoised stamps (tests compare memoised and fresh results).
+#[cfg(test)]
+pub(crate) fn clear_memos() {
+    STAMP_3164.set(None);
+    STAMP_ISO.set(None);
+}
+
+/// The first `n <= 16` bytes of `b` (which must be that long) as a key.
+#[inline(always)]
+fn key(b: &[u8], n: usize) -> u128 {
+    let mut k = [0u8; 16];
+    k[..n].copy_from_slice(&b[..n]);
+    u128::from_le_bytes(k)
+}
+
+/// `.frac` / `,frac` at `b[j..]`: (µs, index after), as [`hms`] reads it.
+#[inline(always)]
+fn fraction(b: &[u8], mut j: usize) -> Option<(u32, usize)> {
+    let mut us = 0u32;
+    if b.get(j) == Some(&b'.') || b.get(j) == Some(&b',') {
+        j += 1;
+        let start = j;
+        let mut scale = 100_000;
+        while j < b.len() && b[j].is_ascii_digit() {
+            us += (b[j] - b'0') as u32 * scale;
+            scale /= 10;
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+    }
+    Some((us, j))
+}
+
+/// A year-less RFC 3164 stamp `Mmm dd HH:MM:SS[.frac]` at the start of `b`
+/// (at least 16 bytes, spaces at 3 and 6): the time and the index after
+/// it. Same result as parsing the fields and calling
+/// [`Civil::to_ts_yearless`].
+#[inline]
+pub(crate) fn rfc3164(b: &[u8], now: Timestamp, offset_secs: i64) -> Option<(Timestamp, usize)> {
+    let k = key(b, 15);
+    let (c, this_year) = match STAMP_3164.get() {
+        Some(m) if m.key == (k, now.0, offset_secs) => (m.civil, m.this_year),
+        _ => {
+            let month = month(&b[..3])?;
+            let day = match (b[4], b[5]) {
+                (b' ', d @ b'1'..=b'9') => (d - b'0') as u32,
+                _ => two(b, 4)?,
+            };
+            let mut c = Civil {
+                month,
+                day,
+                hour: 0,
+                min: 0,
+                sec: 0,
+                us: 0,
+            };
+            hms(&b[..15], 7, &mut c)?;
+            let t = c.to_ts(year_of(now, offset_secs)?, offset_secs)?.0;
+            STAMP_3164.set(Some(Memo3164 {
+                key: (k, now.0, offset_secs),
+                civil: c,
+                this_year: t,
+            }));
+            (c, t)
+        }
+    };
+    let (us, end) = fraction(b, 15)?;
+    let t = this_year + us as i64;
+    if t > now.0.saturating_add(DAY_US) {
+        // Last year's date: rare, so not memoised.
+        return Some((Civil { us, ..c }.to_ts_yearless(now, offset_secs)?, end));
+    }
+    Some((Timestamp(t), end))
+}
+
 /// Month number of an English three-letter abbreviation.
 #[inline]
 pub(crate) fn month(b: &[u8]) -> Option<u32> {
@@ -157,16 +253,29 @@ pub(crate) fn iso8601(b: &[u8]) -> Option<(Timestamp, usize)> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
         return None;
     }
-    let year = two(b, 0)? as i64 * 100 + two(b, 2)? as i64;
-    let mut c = Civil {
-        month: two(b, 5)?,
-        day: two(b, 8)?,
-        hour: 0,
-        min: 0,
-        sec: 0,
-        us: 0,
+    // The whole second is memoised (key: its first 16 bytes and the 3
+    // after); the fraction and zone are read per line.
+    let k = key(b, 16);
+    let k2 = u32::from_le_bytes([b[16], b[17], b[18], 0]);
+    let base = match STAMP_ISO.get() {
+        Some((mk, mk2, t)) if mk == k && mk2 == k2 => t,
+        _ => {
+            let year = two(b, 0)? as i64 * 100 + two(b, 2)? as i64;
+            let mut c = Civil {
+                month: two(b, 5)?,
+                day: two(b, 8)?,
+                hour: 0,
+                min: 0,
+                sec: 0,
+                us: 0,
+            };
+            hms(&b[..19], 11, &mut c)?;
+            let t = c.to_ts(year, 0)?.0;
+            STAMP_ISO.set(Some((k, k2, t)));
+            t
+        }
     };
-    let mut j = hms(b, 11, &mut c)?;
+    let (us, mut j) = fraction(b, 19)?;
     let offset: i64 = match b.get(j) {
         Some(b'Z' | b'z') => {
             j += 1;
@@ -191,7 +300,8 @@ pub(crate) fn iso8601(b: &[u8]) -> Option<(Timestamp, usize)> {
         }
         _ => 0,
     };
-    Some((c.to_ts(year, offset)?, j))
+    // Same integer as `Civil::to_ts(year, offset)` with the fraction.
+    Some((Timestamp(base - offset * US + us as i64), j))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.uuuuuuZ` rendering of a timestamp (for dumps).
@@ -232,6 +342,136 @@ mod tests {
         assert_eq!(n2, 24);
         assert_eq!(t2.0, t.0 - 281_720);
         assert!(iso8601(b"2026-13-21T23:20:40Z").is_none());
+    }
+
+    /// RFC 3164 stamps as parsed before the memo.
+    fn rfc3164_reference(b: &[u8], now: Timestamp, off: i64) -> Option<(Timestamp, usize)> {
+        let month = month(&b[..3])?;
+        let day = match (b[4], b[5]) {
+            (b' ', d @ b'1'..=b'9') => (d - b'0') as u32,
+            _ => two(b, 4)?,
+        };
+        let mut c = Civil {
+            month,
+            day,
+            hour: 0,
+            min: 0,
+            sec: 0,
+            us: 0,
+        };
+        let end = hms(b, 7, &mut c)?;
+        Some((c.to_ts_yearless(now, off)?, end))
+    }
+
+    /// ISO 8601 stamps as parsed before the memo.
+    fn iso8601_reference(b: &[u8]) -> Option<(Timestamp, usize)> {
+        let year = two(b, 0)? as i64 * 100 + two(b, 2)? as i64;
+        let mut c = Civil {
+            month: two(b, 5)?,
+            day: two(b, 8)?,
+            hour: 0,
+            min: 0,
+            sec: 0,
+            us: 0,
+        };
+        let mut j = hms(b, 11, &mut c)?;
+        let offset: i64 = match b.get(j) {
+            Some(b'Z' | b'z') => {
+                j += 1;
+                0
+            }
+            Some(&sign @ (b'+' | b'-')) => {
+                let h = two(b, j + 1)? as i64;
+                let (m, len) = if b.get(j + 3) == Some(&b':') {
+                    (two(b, j + 4)? as i64, 6)
+                } else if let Some(m) = two(b, j + 3) {
+                    (m as i64, 5)
+                } else {
+                    (0, 3)
+                };
+                j += len;
+                let off = h * 3600 + m * 60;
+                if sign == b'-' {
+                    -off
+                } else {
+                    off
+                }
+            }
+            _ => 0,
+        };
+        Some((c.to_ts(year, offset)?, j))
+    }
+
+    /// The memoised stamp parsers agree with the plain ones on every pair
+    /// of consecutive stamps.
+    #[test]
+    fn memo_matches_reference() {
+        let stamps3164 = [
+            "Nov 21 23:20:40 ",
+            "Nov 21 23:20:40.5 ",
+            "Nov 21 23:20:40,1234567 ",
+            "Nov 21 23:20:40. ",
+            "Nov 21 23:20:40x",
+            "Nov 21 23:20:41 ",
+            "Nov  1 03:04:05 ",
+            "Nov 01 03:04:05 ",
+            "Nov 0x 03:04:05 ",
+            "Xyz 21 23:20:40 ",
+            "Nov 21 24:00:00 ",
+            "Nov 21 23:60:00 ",
+            "Nov 21 23:59:60 ",
+            "Nov 21 23:59:61 ",
+            "Nov 32 00:00:00 ",
+            "Feb 30 00:00:00 ",
+            "Dec 31 23:59:59.999999 ",
+            "Jan  1 00:00:00 ",
+            "Nov 22 23:59:59.999999 ",
+            "Nov 23 00:00:00 ",
+            "Nov 23 00:00:00.000001 ",
+            "Nov 23 00:59:59.5 ",
+            "Nov 23 01:00:00.5 ",
+        ];
+        let stamps_iso = [
+            "2026-11-21T23:20:40.281720+00:00 ",
+            "2026-11-21T23:20:40.281721+01:00 ",
+            "2026-11-21T23:20:40Z ",
+            "2026-11-21 23:20:40-0130 ",
+            "2026-11-21T23:20:40.5-01 ",
+            "2026-11-21T23:20:40+1 ",
+            "2026-11-21T23:20:40. ",
+            "2026-11-21T23:20:41Z ",
+            "2026-11-31T23:20:40Z ",
+            "2026-13-01T00:00:00Z ",
+            "2026-02-29T00:00:00Z ",
+            "2024-02-29T00:00:00Z ",
+            "0000-03-01T00:00:00Z ",
+            "9999-12-31T23:59:60Z ",
+            "2026-11-21T23:2x:40Z ",
+        ];
+        for now in [1_795_305_600i64, 1_795_302_000, 1_795_310_000, 0, -1] {
+            let now = Timestamp::from_secs(now);
+            for off in [0i64, 3600, -7200, 50_400] {
+                for a in stamps3164 {
+                    for b in stamps3164 {
+                        clear_memos();
+                        let _ = rfc3164(a.as_bytes(), now, off);
+                        let got = rfc3164(b.as_bytes(), now, off);
+                        assert_eq!(got, rfc3164_reference(b.as_bytes(), now, off), "{a}{b}");
+                    }
+                }
+            }
+        }
+        for a in stamps_iso {
+            for b in stamps_iso {
+                clear_memos();
+                let _ = iso8601(a.as_bytes());
+                assert_eq!(
+                    iso8601(b.as_bytes()),
+                    iso8601_reference(b.as_bytes()),
+                    "{a}{b}"
+                );
+            }
+        }
     }
 
     #[test]
