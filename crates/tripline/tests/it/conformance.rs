@@ -147,6 +147,13 @@ fn check(log: &Path, overrides: Option<&Path>, auto_dl: Option<&Path>) -> usize 
                 "{src}: OS guesses psad {theirs:?}, tripline {mine:?}"
             ));
         }
+        os_compared += 1;
+    }
+    if log.ends_with("syslog.log") {
+        assert!(
+            os_compared >= 1,
+            "psad guessed no OS on the dev corpus: the comparison ran empty"
+        );
     }
     // Signature match counts, `ip` rules included.
     let our_sigs: BTreeMap<u64, u64> = report["top_signatures"]
