@@ -7,6 +7,9 @@ use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::sync::Arc;
 use tripline_core::engine::{Engine, Rules};
+use tripline_core::fingerprint::Fingerprints;
+use tripline_core::icmp::IcmpTypes;
+use tripline_core::signature::SignatureSet;
 use tripline_core::{Config, ParseOptions, Timestamp};
 
 #[global_allocator]
@@ -20,7 +23,14 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let rules = Arc::new(Rules::default());
+    // The rules `tripline analyze` uses without configuration.
+    let rules = Arc::new(Rules {
+        signatures: SignatureSet::builtin(),
+        icmp4: IcmpTypes::builtin_v4(),
+        icmp6: IcmpTypes::builtin_v6(),
+        fingerprints: Fingerprints::builtin(),
+        ..Rules::default()
+    });
     let opts = ParseOptions {
         now: Timestamp::from_secs(1_800_000_000),
         ..ParseOptions::default()
@@ -39,6 +49,8 @@ fn main() {
             LINE.replace("SRC=198.51.100.10", &format!("SRC={src}"))
         })
         .collect();
+    // Everything the engine allocates from here on counts, including its
+    // fixed tables (port counters, ...), which it allocates on first use.
     let region = Region::new(GLOBAL);
     let mut engine = Engine::new(Arc::new(Config::default()), rules).expect("engine");
     let t = std::time::Instant::now();
