@@ -13,10 +13,12 @@ use crate::input::{for_each_chunk, Input};
 use crate::report::{self, Report};
 use crate::settings;
 use anyhow::{Context, Result};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
-use tripline_core::engine::{Engine, LineOutcome, Rules};
+use tripline_core::engine::{Engine, Event, LineOutcome, Rules};
 use tripline_core::parse::JournalExport;
 use tripline_core::{Config, ParseError, ParseOptions, Timestamp};
 
@@ -81,6 +83,8 @@ struct Worker {
     csv: Option<report::csv::Writer<Out>>,
     last_time: Timestamp,
     journal: Option<(usize, JournalExport)>,
+    /// Packets each source had sent when it first reached DL 1 or more.
+    first_report: HashMap<IpAddr, u64>,
 }
 
 impl Worker {
@@ -93,6 +97,7 @@ impl Worker {
             csv,
             last_time: Timestamp(0),
             journal: None,
+            first_report: HashMap::new(),
         }
     }
 
@@ -168,6 +173,17 @@ impl Worker {
             self.record(outcome, input, name, line_no, line, opts);
         }
         self.last_time = self.engine.now().max(self.last_time);
+        self.drain();
+    }
+
+    /// Drain the engine's events after every line (they would pile up otherwise).
+    fn drain(&mut self) {
+        while let Some(ev) = self.engine.poll_event() {
+            if let Event::DangerRaised { src, from: 0, .. } = ev {
+                let seen = self.engine.source(src).map_or(0, |s| s.packets_seen());
+                self.first_report.entry(src).or_insert(seen);
+            }
+        }
     }
 
     /// A journal export input may end without the blank line that closes its last record.
@@ -228,7 +244,7 @@ impl Worker {
             self.finish_journal(&name);
         }
         self.engine.end_interval(self.last_time);
-        while self.engine.poll_event().is_some() {}
+        self.drain();
         self
     }
 }
@@ -345,7 +361,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let mut totals = LineTotals::default();
     let mut malformed = Vec::new();
     let mut engines = Vec::new();
+    let mut first_report = HashMap::new();
     for w in workers {
+        first_report.extend(w.first_report);
         totals.add(&w.totals);
         malformed.extend(w.malformed);
         if let Some(csv) = w.csv {
@@ -356,7 +374,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     }
     malformed.sort_by_key(|m| (m.input, m.line));
     let min_dl = args.min_dl.unwrap_or(config.min_danger_level);
-    let report = Report::build(
+    let mut report = Report::build(
         &engines,
         &totals,
         &malformed,
@@ -365,6 +383,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
         &args.ip,
         &inputs,
     );
+    for s in &mut report.sources {
+        s.packets_before_report = first_report.get(&s.src).copied();
+    }
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match format {
         Format::Json => {

@@ -141,6 +141,9 @@ pub struct SourceReport {
     pub first_seen: String,
     /// Last packet.
     pub last_seen: String,
+    /// Packets the source had sent when it first reached DL 1 or more (in
+    /// psad-compat mode levels are assigned at the end of the input).
+    pub packets_before_report: Option<u64>,
     /// The best passive OS guess: p0f v3 when it matched exactly or
     /// generically (default mode), else psad's first pf.os/posf guess.
     pub os_guess: Option<OsGuessReport>,
@@ -528,6 +531,7 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
         protocols: s.protocol_count(),
         first_seen: rfc3339(s.first_seen()),
         last_seen: rfc3339(s.last_seen()),
+        packets_before_report: None,
         os_guess: {
             let p0f = s
                 .os_p0f3()
