@@ -130,11 +130,54 @@ fn num<T>(v: Option<T>, field: &'static str) -> Result<T, ParseError> {
 }
 
 /// Kernel `[ 8085.236687]` stamp at the start of `s`: (µs, rest).
+#[inline]
 fn uptime_stamp(s: &str) -> Option<(u64, &str)> {
     let b = s.as_bytes();
     if b.first() != Some(&b'[') {
         return None;
     }
+    // The kernel's form, `[` spaces, 1-19 digits, `.`, 1-9 digits, spaces,
+    // `]`, in one pass; the general reading below gives the same for it.
+    let mut i = 1;
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    let st = i;
+    let mut secs = 0u64;
+    while i < b.len() && i - st < 19 && b[i].is_ascii_digit() {
+        secs = secs * 10 + (b[i] - b'0') as u64;
+        i += 1;
+    }
+    if i > st && b.get(i) == Some(&b'.') {
+        i += 1;
+        let fs = i;
+        let mut us = 0u64;
+        while i < b.len() && i - fs < 9 && b[i].is_ascii_digit() {
+            us = us * 10 + (b[i] - b'0') as u64;
+            i += 1;
+        }
+        let n = i - fs;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+        if n > 0 && b.get(i) == Some(&b']') {
+            for _ in n..6 {
+                us *= 10;
+            }
+            for _ in 6..n {
+                us /= 10;
+            }
+            return Some((secs.checked_mul(1_000_000)?.checked_add(us)?, &s[i + 1..]));
+        }
+    }
+    uptime_stamp_general(s)
+}
+
+/// [`uptime_stamp`] for any text: `[`, then up to the first `]` a decimal
+/// seconds value and a 1-9 digit fraction, trimmed of spaces.
+#[inline(never)]
+fn uptime_stamp_general(s: &str) -> Option<(u64, &str)> {
+    let b = s.as_bytes();
     let close = memchr(b']', b)?;
     let inner = s[1..close].trim_matches(' ').as_bytes();
     let dot = memchr(b'.', inner)?;
@@ -233,7 +276,23 @@ fn lead<'a>(msg: &'a str, mut header: Header<'a>, in_pos: usize) -> (Header<'a>,
         header.uptime_us = header.uptime_us.or(Some(us));
         prefix = rest;
     }
-    (header, prefix.trim_matches(|c| c == ' ' || c == '\t'))
+    (header, trim_blank(prefix))
+}
+
+/// `s` without leading and trailing spaces and tabs (bytewise: neither can
+/// be part of a multi-byte character).
+#[inline]
+fn trim_blank(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut st = 0;
+    let mut end = b.len();
+    while st < end && (b[st] == b' ' || b[st] == b'\t') {
+        st += 1;
+    }
+    while end > st && (b[end - 1] == b' ' || b[end - 1] == b'\t') {
+        end -= 1;
+    }
+    &s[st..end]
 }
 
 /// The general parser, from `IN=` on.
@@ -535,6 +594,45 @@ mod tests {
             assert!(matches!(fast, Ok(Some(_))), "{msg}");
         }
         hit
+    }
+
+    /// The one-pass uptime stamp reads what the general reading reads.
+    #[test]
+    fn uptime_stamp_agrees() {
+        for s in [
+            "[ 8085.236687] X",
+            "[8085.236687]X",
+            "[   0.000001]",
+            "[ 1.5 ] X",
+            "[1.123456789]",
+            "[1.1234567890]",
+            "[1.]",
+            "[.5]",
+            "[ 1 .5]",
+            "[1.5",
+            "[1.5]]",
+            "[x1.5]",
+            "[99999999999999999.5]",
+            "[9999999999999999999.5]",
+            "[18446744073709.551615]",
+            "[18446744073709.551616]",
+            "[18446744073709551615.5]",
+            "[99999999999999999999.5]",
+            "[1.5 x]",
+            "[ 1.5\t]",
+            "[1.5]é",
+            "[]",
+            "[",
+        ] {
+            assert_eq!(uptime_stamp(s), uptime_stamp_general(s), "{s}");
+        }
+        for s in [" a\t ", "\t", "", "é ", " \u{a0}x\u{a0} "] {
+            assert_eq!(
+                trim_blank(s),
+                s.trim_matches(|c| c == ' ' || c == '\t'),
+                "{s:?}"
+            );
+        }
     }
 
     /// The fast path must give exactly what the general parser gives.

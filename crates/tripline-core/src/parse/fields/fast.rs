@@ -135,6 +135,15 @@ impl<'a> Seq<'a> {
         }
         let b = self.bytes();
         let st = self.i;
+        // Two digits and a space: TOS, PREC and RES as the kernel prints them.
+        if let Some(&[h, l, b' ']) = b.get(st..st + 3) {
+            let (h, l) = (hexval(h), hexval(l));
+            if h < 16 && l < 16 {
+                let v = h << 4 | l;
+                self.i = st + 3;
+                return (v <= max).then_some(v);
+            }
+        }
         let mut i = st;
         let mut v: u32 = 0;
         while i < b.len() && i - st < 8 {
