@@ -21,7 +21,17 @@ impl Engine {
         });
         let absnum = u64::from(pair.absnum);
         let (lo, hi) = pair.port_bounds();
-        let range = if hi != 0 { u64::from(hi - lo) } else { absnum };
+        // Without ports psad takes the packet count as the "range", so a host
+        // that pings every few seconds becomes a scanner. The fixed mode does
+        // that only for pairs that are not plain ICMP: fragments and other
+        // port-less protocols still count (spec §2.3; docs/psad-compat.md D11).
+        let range = if hi != 0 {
+            u64::from(hi - lo)
+        } else if !cfg.psad_compat && pair.icmp_only() {
+            0
+        } else {
+            absnum
+        };
         let uh1 = cfg.unique_hosts[0];
         // psad: DL1_UNIQUE_HOSTS 0 makes every packet qualify; fixed: 0 disables host counting.
         let hosts_hit = if cfg.psad_compat {

@@ -226,6 +226,31 @@ impl Default for Stats {
     }
 }
 
+/// Ports whose packets to an ephemeral port look like the tail of a connection.
+const SERVICE_PORTS: [u16; 24] = [
+    1080, 1433, 1521, 2049, 3128, 3306, 3389, 5060, 5222, 5432, 5900, 6379, 6667, 8000, 8008, 8080,
+    8081, 8443, 8888, 9000, 9090, 9200, 11211, 27017,
+];
+
+/// `IGNORE_CONNTRACK_BUG_PKTS`: psad drops every TCP packet with ACK or RST,
+/// which hides ACK, Window and Maimon scans. The fixed mode drops RSTs and
+/// only those ACK packets that look like the end of a real connection the
+/// firewall forgot: from a service port to an ephemeral port. Scanners send
+/// from ephemeral ports to the ports they probe.
+fn is_conntrack_noise(pkt: &Packet<'_>, flags: crate::TcpFlags, compat: bool) -> bool {
+    let (ack, rst) = (
+        flags.has(crate::TcpFlags::ACK),
+        flags.has(crate::TcpFlags::RST),
+    );
+    if compat || rst || !ack {
+        return ack || rst;
+    }
+    match (pkt.sport, pkt.dport) {
+        (Some(sp), Some(dp)) => (sp < 1024 || SERVICE_PORTS.contains(&sp)) && dp >= 1024,
+        _ => true,
+    }
+}
+
 fn bump_port(ports: &mut Vec<u32>, port: u16) {
     if ports.is_empty() {
         ports.resize(1 << 16, 0);
@@ -512,7 +537,7 @@ impl Engine {
         if pkt.proto == Proto::Tcp
             && fwsnort.is_none()
             && cfg.ignore_conntrack_bug_pkts
-            && (flags.has(crate::TcpFlags::ACK) || flags.has(crate::TcpFlags::RST))
+            && is_conntrack_noise(pkt, flags, cfg.psad_compat)
         {
             return self.ignore(IgnoreReason::ConntrackAckRst);
         }
@@ -550,6 +575,7 @@ impl Engine {
             chain: pkt.chain,
             proto: pkt.proto,
             flags,
+            tcp_header: pkt.tcp.is_some(),
             intf: self.intern_at(1, intf),
             prefix: prefix_id,
             host: match pkt.header.host {
@@ -732,6 +758,9 @@ impl Engine {
             pair.tot_protocols += 1;
         }
         pair.count(&combo);
+        if pkt.incomplete || pkt.ip_flags.mf || pkt.frag.is_some_and(|f| f > 0) {
+            pair.fragment = true;
+        }
         // Markers (spec §1.6); the fixed mode keeps them once set.
         let is_syn = pkt.proto == Proto::Tcp && flags.0 == crate::TcpFlags::SYN;
         let syn23 = is_syn && pkt.dport == Some(23);

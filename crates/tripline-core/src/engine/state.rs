@@ -56,7 +56,9 @@ pub(crate) fn secs32(t: Timestamp) -> u32 {
 pub(crate) struct Combo {
     pub chain: Chain,
     pub proto: Proto,
+    /// TCP flags; meaningful only when `tcp_header` (fragments carry none).
     pub flags: TcpFlags,
+    pub tcp_header: bool,
     pub intf: NameId,
     pub prefix: NameId,
     pub host: NameId,
@@ -126,7 +128,7 @@ impl PairDetail {
                 count: n,
             }),
         }
-        if c.proto == Proto::Tcp {
+        if c.tcp_header {
             match self.flags.iter_mut().find(|f| f.0 == c.flags) {
                 Some(f) => f.1 += n,
                 None => self.flags.push((c.flags, n)),
@@ -153,6 +155,9 @@ pub(crate) struct Pair {
     pub combo: Combo,
     /// True when the pair had a packet in the current interval.
     pub in_interval: bool,
+    /// True once a fragment (or a packet the kernel could not decode past
+    /// the IP header) was counted: such packets carry no ports.
+    pub fragment: bool,
     /// Packets since `start` (psad `absnum`).
     pub absnum: u32,
     /// psad's `tot_protocols` (compat: bumped per ICMP/numeric packet; fixed: distinct protocols).
@@ -170,6 +175,7 @@ impl Pair {
             dst,
             combo,
             in_interval: false,
+            fragment: false,
             absnum: 0,
             tot_protocols: 0,
             start: secs32(now),
@@ -205,6 +211,22 @@ impl Pair {
             self.detail_mut().add(c, 1);
         }
         self.absnum = self.absnum.saturating_add(1);
+    }
+
+    /// True when every packet was ICMP or ICMPv6 (and none a fragment).
+    pub fn icmp_only(&self) -> bool {
+        let icmp = |p: Proto| matches!(p, Proto::Icmp | Proto::Icmp6);
+        !self.fragment
+            && match &self.detail {
+                Some(d) => {
+                    let (i4, i6) = (Proto::Icmp.number(), Proto::Icmp6.number());
+                    let mut only = [0u64; 4];
+                    only[(i4 / 64) as usize] |= 1 << (i4 % 64);
+                    only[(i6 / 64) as usize] |= 1 << (i6 % 64);
+                    d.protos.iter().zip(only).all(|(have, ok)| have & !ok == 0)
+                }
+                None => icmp(self.combo.proto),
+            }
     }
 
     /// Distinct protocols seen.
@@ -257,7 +279,7 @@ impl Pair {
     pub fn flag_counts(&self) -> Vec<(TcpFlags, u32)> {
         match &self.detail {
             Some(d) => d.flags.clone(),
-            None if self.absnum > 0 && self.combo.proto == Proto::Tcp => {
+            None if self.absnum > 0 && self.combo.tcp_header => {
                 vec![(self.combo.flags, self.absnum)]
             }
             None => Vec::new(),

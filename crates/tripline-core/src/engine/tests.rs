@@ -81,15 +81,89 @@ fn time_going_backwards_is_clamped_and_counted() {
     assert_eq!(e.stats().clock_backwards, 1);
 }
 
+/// Real lines of the corpus' nmap ACK scan (-sA) from 198.51.100.12.
+fn ack_scan() -> Vec<String> {
+    let line = "Nov 21 23:21:04 fw1 kernel: [ 8109.718004] IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:5c:00:0c:08:00 SRC=198.51.100.12 DST=198.51.100.1 LEN=40 TOS=0x00 PREC=0x00 TTL=50 ID=29923 PROTO=TCP SPT=56449 DPT=110 WINDOW=1024 RES=0x00 ACK URGP=0 ";
+    [110, 80, 199, 443, 22, 25, 993]
+        .iter()
+        .map(|p| line.replace("DPT=110", &format!("DPT={p}")))
+        .collect()
+}
+
 #[test]
-fn conntrack_ack_packets_are_ignored_by_default() {
+fn ack_scans_count_but_stray_acks_and_rsts_do_not() {
+    let src: IpAddr = "198.51.100.12".parse().unwrap();
     let mut e = engine(Config::default());
-    let ack = SYN.replace(" SYN ", " ACK ");
+    for l in ack_scan() {
+        assert_eq!(
+            e.handle_line(&l, &opts(), Timestamp(0)),
+            LineOutcome::Accepted
+        );
+    }
+    assert_eq!(e.source(src).unwrap().danger_level(), 1);
+    // The tail of a forgotten connection: from a service port to an ephemeral one.
+    let stray = ack_scan()[0].replace("SPT=56449 DPT=110", "SPT=443 DPT=51234");
     assert_eq!(
-        e.handle_line(&ack, &opts(), Timestamp(0)),
+        e.handle_line(&stray, &opts(), Timestamp(0)),
         LineOutcome::Ignored(IgnoreReason::ConntrackAckRst)
     );
-    assert_eq!(e.stats().ignored(IgnoreReason::ConntrackAckRst), 1);
+    let rst = ack_scan()[0].replace(" ACK URGP", " RST URGP");
+    assert_eq!(
+        e.handle_line(&rst, &opts(), Timestamp(0)),
+        LineOutcome::Ignored(IgnoreReason::ConntrackAckRst)
+    );
+    // psad drops them all.
+    let mut psad = engine(Config {
+        psad_compat: true,
+        ..Config::default()
+    });
+    for l in ack_scan() {
+        assert_eq!(
+            psad.handle_line(&l, &opts(), Timestamp(0)),
+            LineOutcome::Ignored(IgnoreReason::ConntrackAckRst)
+        );
+    }
+}
+
+#[test]
+fn a_pinging_monitor_is_not_a_scanner_but_fragments_count() {
+    // 203.0.113.100 pings the firewall every 3 s (corpus scan b10).
+    let ping = "Nov 21 23:20:40 fw1 kernel: [ 8085.236687] IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:be:00:64:08:00 SRC=203.0.113.100 DST=198.51.100.1 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=1772 DF PROTO=ICMP TYPE=8 CODE=0 ID=6931 SEQ=1 ";
+    for compat in [false, true] {
+        let mut e = engine(Config {
+            psad_compat: compat,
+            ..Config::default()
+        });
+        for i in 1..=30 {
+            let _ = e.handle_line(
+                &ping.replace("SEQ=1 ", &format!("SEQ={i} ")),
+                &opts(),
+                Timestamp(0),
+            );
+        }
+        e.end_interval(e.now());
+        let dl = e
+            .source("203.0.113.100".parse().unwrap())
+            .unwrap()
+            .danger_level();
+        assert_eq!(dl, if compat { 2 } else { 0 }, "compat={compat}");
+    }
+    // nmap -f logged by nftables: fragments carry no ports, yet they are a scan.
+    let frag = "Nov 21 23:21:38 fw2 kernel: [ 8143.812739] NFT_FRAG IN=enp1s0 OUT= MACSRC=52:54:00:5c:00:15 MACDST=52:54:00:1f:00:03 MACPROTO=0800 SRC=203.0.113.21 DST=198.51.100.3 LEN=28 TOS=0x00 PREC=0x00 TTL=48 ID=25409 MF FRAG:1 PROTO=TCP ";
+    let mut e = engine(Config::default());
+    for i in 0..6 {
+        let _ = e.handle_line(
+            &frag.replace("ID=25409", &format!("ID={}", 25409 + i)),
+            &opts(),
+            Timestamp(0),
+        );
+    }
+    assert_eq!(
+        e.source("203.0.113.21".parse().unwrap())
+            .unwrap()
+            .danger_level(),
+        1
+    );
 }
 
 #[test]

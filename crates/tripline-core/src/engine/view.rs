@@ -260,6 +260,10 @@ impl<'a> PairView<'a> {
     fn marker(&self, f: impl Fn(&super::state::PairDetail) -> bool) -> bool {
         self.pair.detail.as_deref().is_some_and(f)
     }
+    /// Fragments (or packets the kernel could not decode past IP) were seen.
+    pub fn is_fragmented(&self) -> bool {
+        self.pair.fragment
+    }
     /// Masscan marker (SYN without options after options were seen).
     pub fn is_masscan(&self) -> bool {
         self.marker(|d| d.is_masscan)

@@ -568,12 +568,14 @@ fn scan_types(engine: &Engine, p: &PairView<'_>, kinds: &mut BTreeMap<String, Sc
         e.packets += n;
     };
     for (flags, n) in p.tcp_flags() {
-        add(
-            flag_kind(flags),
-            flags.to_string(),
-            nmap_hint(flags),
-            u64::from(n),
-        );
+        let kind = flag_kind(flags);
+        // psad's hints, plus the scans psad never sees.
+        let hint = nmap_hint(flags).or(match kind {
+            "tcp-ack" => Some("-sA or -sW"),
+            "tcp-maimon" => Some("-sM"),
+            _ => None,
+        });
+        add(kind, flags.to_string(), hint, u64::from(n));
     }
     let mut udp = 0u64;
     let mut icmp = 0u64;
@@ -597,6 +599,14 @@ fn scan_types(engine: &Engine, p: &PairView<'_>, kinds: &mut BTreeMap<String, Sc
             format!("{nprot} unique protocols"),
             Some("-sO"),
             u64::from(p.packets()),
+        );
+    }
+    if p.is_fragmented() {
+        add(
+            "fragments",
+            "IP fragments without ports".into(),
+            Some("-f"),
+            0,
         );
     }
     if p.is_masscan() {
