@@ -16,6 +16,7 @@
 //! * Read results through [`Engine::sources`] and [`Engine::stats`].
 
 mod danger;
+mod decoy;
 mod state;
 mod view;
 
@@ -34,6 +35,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use decoy::{decoy_groups, DecoyGroup};
 pub use view::{IcmpInvalid, PairView, PortRange, SigHit, SourceView};
 
 use state::{secs32, span_index, Combo, NameId, Pair, Source, NO_NAME};

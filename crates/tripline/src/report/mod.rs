@@ -9,7 +9,7 @@ use crate::input::Input;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use tripline_core::engine::{Engine, PairView, SourceView, FWSNORT_SIG};
+use tripline_core::engine::{decoy_groups, Engine, PairView, SourceView, FWSNORT_SIG};
 use tripline_core::fingerprint::{Method, OsGuess, Quality};
 use tripline_core::{Proto, TcpFlags, Timestamp};
 
@@ -46,6 +46,30 @@ pub struct Report {
     pub protocols: Vec<Counted>,
     /// Distinct destinations of reported sources.
     pub total_destinations: u64,
+    /// Decoy sets (`nmap -D`): sources that scanned one destination together.
+    pub decoy_groups: Vec<DecoyReport>,
+}
+
+/// One decoy set.
+#[derive(Debug, Serialize)]
+pub struct DecoyReport {
+    /// Destination.
+    pub dst: IpAddr,
+    /// Protocol of the port span.
+    pub protocol: String,
+    /// Port span every member covered.
+    pub ports: PortSpan,
+    /// Members and their packets.
+    pub members: Vec<DecoyMember>,
+}
+
+/// A member of a decoy set.
+#[derive(Debug, Serialize)]
+pub struct DecoyMember {
+    /// Source.
+    pub src: IpAddr,
+    /// Packets to the destination.
+    pub packets: u32,
 }
 
 /// Line counters.
@@ -410,7 +434,47 @@ impl Report {
                 .cmp(&a.danger_level())
                 .then(a.addr().cmp(&b.addr()))
         });
-        let sources: Vec<SourceReport> = picked.iter().map(|(e, s)| source_report(e, s)).collect();
+        let mut sources: Vec<SourceReport> =
+            picked.iter().map(|(e, s)| source_report(e, s)).collect();
+        let decoy_groups: Vec<DecoyReport> = decoy_groups(engines.iter().flat_map(Engine::sources))
+            .into_iter()
+            .map(|g| DecoyReport {
+                dst: g.dst,
+                protocol: g.proto.to_string(),
+                ports: PortSpan { lo: g.lo, hi: g.hi },
+                members: g
+                    .members
+                    .iter()
+                    .map(|&(src, packets)| DecoyMember { src, packets })
+                    .collect(),
+            })
+            .collect();
+        for g in &decoy_groups {
+            for s in sources
+                .iter_mut()
+                .filter(|s| g.members.iter().any(|m| m.src == s.src))
+            {
+                let others: Vec<String> = g
+                    .members
+                    .iter()
+                    .filter(|m| m.src != s.src)
+                    .map(|m| m.src.to_string())
+                    .collect();
+                s.scan_types.push(ScanType {
+                    kind: "decoy-set".into(),
+                    evidence: format!(
+                        "scanned {} {} {}-{} together with {}",
+                        g.dst,
+                        g.protocol,
+                        g.ports.lo,
+                        g.ports.hi,
+                        others.join(" ")
+                    ),
+                    nmap: Some("-D"),
+                    packets: 0,
+                });
+            }
+        }
         let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
 
         let mut tcp: BTreeMap<u16, u64> = BTreeMap::new();
@@ -506,6 +570,7 @@ impl Report {
             prefixes,
             protocols,
             total_destinations,
+            decoy_groups,
         }
     }
 }

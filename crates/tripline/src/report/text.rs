@@ -136,6 +136,30 @@ pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io
     for s in &r.sources {
         source(out, s, color)?;
     }
+    if !r.decoy_groups.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            h("[+] Decoy sets (nmap -D: one scan, several sources):")
+        )?;
+        for g in &r.decoy_groups {
+            let members: Vec<String> = g
+                .members
+                .iter()
+                .map(|m| format!("{} ({} pkts)", ip(m.src), m.packets))
+                .collect();
+            writeln!(
+                out,
+                "      {} {} {}-{}: {}",
+                ip(g.dst),
+                g.protocol,
+                g.ports.lo,
+                g.ports.hi,
+                members.join(", ")
+            )?;
+        }
+        writeln!(out)?;
+    }
     writeln!(out, "    Total scan sources: {}", r.sources.len())?;
     writeln!(out, "    Total scan destinations: {}", r.total_destinations)?;
     Ok(())

@@ -288,3 +288,67 @@ fn toml_config_loads_and_a_typo_names_file_line_and_suggestion() {
         "{err}"
     );
 }
+
+/// Issue 4: the decoy scan (`nmap -D`, corpus scan d15) is one set of four sources;
+/// the ACK/Window/Maimon scanner and the fragment scanner are detected.
+#[test]
+fn corpus_decoys_grouped_and_scans_psad_misses_are_found() {
+    let r = analyze_json(&["--min-dl", "0", &corpus("syslog.log")]);
+    let groups = r["decoy_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let members: Vec<&str> = groups[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["src"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "198.51.100.14",
+            "198.51.100.66",
+            "198.51.100.67",
+            "203.0.113.66"
+        ]
+    );
+    let src = |ip: &str| {
+        r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["src"] == ip)
+            .unwrap()
+            .clone()
+    };
+    let ack = src("198.51.100.12");
+    assert!(ack["danger_level"].as_u64().unwrap() >= 1);
+    let kinds: Vec<&str> = ack["scan_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"tcp-ack") && kinds.contains(&"tcp-maimon"),
+        "{kinds:?}"
+    );
+    let frag = src("203.0.113.21");
+    assert!(frag["scan_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kind"] == "fragments"));
+    // Benign hosts (corpus sources.tsv) stay below DL 2.
+    for benign in [
+        "198.51.100.200",
+        "203.0.113.100",
+        "203.0.113.101",
+        "2001:db8:100::200",
+        "2001:db8:100::201",
+    ] {
+        assert!(
+            src(benign)["danger_level"].as_u64().unwrap() < 2,
+            "{benign}"
+        );
+    }
+}
