@@ -143,7 +143,7 @@ fn skip_spaces(line: &str, mut i: usize) -> usize {
 fn token(line: &str, i: usize) -> (&str, usize) {
     let b = line.as_bytes();
     let start = skip_spaces(line, i);
-    let end = memchr(b' ', &b[start..]).map_or(b.len(), |p| start + p);
+    let end = super::fields::find2(b, start, b' ', b' ');
     let next = if end < b.len() { end + 1 } else { end };
     (&line[start..end], next)
 }
@@ -201,27 +201,7 @@ fn rfc5424(line: &str, i: usize) -> Option<(Header<'_>, &str)> {
     if b.get(j) == Some(&b'-') {
         j += 1;
     } else {
-        // One or more `[id k="v" ...]` elements; `\]`, `\"`, `\\` are
-        // escapes inside quoted values only.
-        while b.get(j) == Some(&b'[') {
-            j += 1;
-            let mut quoted = false;
-            loop {
-                match b.get(j) {
-                    None => return None,
-                    Some(b'\\') if quoted => j += 2,
-                    Some(b'"') => {
-                        quoted = !quoted;
-                        j += 1;
-                    }
-                    Some(b']') if !quoted => {
-                        j += 1;
-                        break;
-                    }
-                    Some(_) => j += 1,
-                }
-            }
-        }
+        j = sd_end(b, j)?;
     }
     let j = j.min(b.len());
     let mut msg = &line[j..];
@@ -236,6 +216,39 @@ fn rfc5424(line: &str, i: usize) -> Option<(Header<'_>, &str)> {
         },
         msg,
     ))
+}
+
+/// After RFC 5424 structured data starting at `j`: one or more `[id k="v"
+/// ...]` elements, where `\]`, `\"`, `\\` are escapes inside quoted values
+/// only. `None` when unterminated.
+#[inline]
+fn sd_end(b: &[u8], mut j: usize) -> Option<usize> {
+    while b.get(j) == Some(&b'[') {
+        j += 1;
+        let mut quoted = false;
+        loop {
+            // Skip to the next byte that matters in this state.
+            j = if quoted {
+                super::fields::find2(b, j.min(b.len()), b'\\', b'"')
+            } else {
+                super::fields::find2(b, j, b'"', b']')
+            };
+            match b.get(j) {
+                None => return None,
+                Some(b'\\') if quoted => j += 2,
+                Some(b'"') => {
+                    quoted = !quoted;
+                    j += 1;
+                }
+                Some(b']') if !quoted => {
+                    j += 1;
+                    break;
+                }
+                Some(_) => j += 1,
+            }
+        }
+    }
+    Some(j)
 }
 
 #[cfg(test)]
@@ -270,6 +283,58 @@ mod tests {
         assert_eq!((h, m), (Header::default(), "[ 8085.236687] X IN="));
         let (h, m) = split("Nov  1 03:20:40 fw1 kernel: X", &o);
         assert_eq!((h.host, m), (Some("fw1"), "X"));
+    }
+
+    /// The structured-data scan as it was, a byte at a time.
+    fn sd_end_reference(b: &[u8], mut j: usize) -> Option<usize> {
+        while b.get(j) == Some(&b'[') {
+            j += 1;
+            let mut quoted = false;
+            loop {
+                match b.get(j) {
+                    None => return None,
+                    Some(b'\\') if quoted => j += 2,
+                    Some(b'"') => {
+                        quoted = !quoted;
+                        j += 1;
+                    }
+                    Some(b']') if !quoted => {
+                        j += 1;
+                        break;
+                    }
+                    Some(_) => j += 1,
+                }
+            }
+        }
+        Some(j)
+    }
+
+    #[test]
+    fn sd_scan_agrees() {
+        let cases = [
+            r#"[a b="x\]y"][c] X"#,
+            r#"[meta sequenceId="1"][kmsg@32473 seq="1" ts="8085.236687"] IN="#,
+            r#"[a b="\""] X"#,
+            r#"[a b="\\"] X"#,
+            r#"[a b="x\"#,
+            r#"[a b="x\""#,
+            r#"[a b="x"#,
+            r#"[a b=x\] y"#,
+            r#"[a b="]]]]]]]]]]]]]]]]]]"] y"#,
+            r#"[a b="\\\\\\\\\\\\\\\"]"] y"#,
+            r#"[a b="""""""""""""""""""]"#,
+            "[",
+            "[]",
+            "[][][][][][][][][][]x",
+            "x",
+            "",
+        ];
+        for c in cases {
+            let b = c.as_bytes();
+            for j in 0..=b.len() {
+                assert_eq!(sd_end(b, j), sd_end_reference(b, j), "{c} at {j}");
+            }
+        }
     }
 
     fn fresh<'a>(line: &'a str, o: &ParseOptions) -> (Header<'a>, &'a str) {

@@ -9,7 +9,7 @@
 //! ever changes speed (the `fast_path_agrees` test checks that on real and
 //! edge-case lines).
 
-use super::{chain_of, eq_mask, Header, IpFlags, Packet, Proto, Tcp, TcpFlags};
+use super::{chain_of, find2, Header, IpFlags, Packet, Proto, Tcp, TcpFlags};
 use crate::packet::Icmp;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -69,22 +69,7 @@ impl<'a> Seq<'a> {
     fn word(&mut self) -> &'a str {
         let b = self.bytes();
         let st = self.i;
-        let mut i = st;
-        let end = loop {
-            if i + 8 > b.len() {
-                while i < b.len() && b[i] != b' ' {
-                    i += 1;
-                }
-                break i;
-            }
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&b[i..i + 8]);
-            let m = eq_mask(u64::from_le_bytes(a), b' ');
-            if m != 0 {
-                break i + m.trailing_zeros() as usize / 8;
-            }
-            i += 8;
-        };
+        let end = find2(b, st, b' ', b' ');
         self.i = if end < b.len() { end + 1 } else { end };
         &self.s[st..end]
     }
