@@ -235,17 +235,22 @@ const SERVICE_PORTS: [u16; 24] = [
 ];
 
 /// `IGNORE_CONNTRACK_BUG_PKTS`: psad drops every TCP packet with ACK or RST,
-/// which hides ACK, Window and Maimon scans. The fixed mode drops RSTs and
-/// only those ACK packets that look like the end of a real connection the
-/// firewall forgot: from a service port to an ephemeral port. Scanners send
-/// from ephemeral ports to the ports they probe.
+/// which hides ACK, Window and Maimon scans. The fixed mode drops resets
+/// (RST, RST+ACK) and only those ACK packets that look like the end of a real
+/// connection the firewall forgot: from a service port to an ephemeral port.
+/// Scanners send from ephemeral ports to the ports they probe, and RST mixed
+/// with SYN or FIN is crafted, so both count.
 fn is_conntrack_noise(pkt: &Packet<'_>, flags: crate::TcpFlags, compat: bool) -> bool {
     let (ack, rst) = (
         flags.has(crate::TcpFlags::ACK),
         flags.has(crate::TcpFlags::RST),
     );
-    if compat || rst || !ack {
+    if compat {
         return ack || rst;
+    }
+    let reset = flags.0 & !crate::TcpFlags::ACK == crate::TcpFlags::RST;
+    if reset || rst || !ack {
+        return reset;
     }
     match (pkt.sport, pkt.dport) {
         (Some(sp), Some(dp)) => (sp < 1024 || SERVICE_PORTS.contains(&sp)) && dp >= 1024,
@@ -760,7 +765,8 @@ impl Engine {
             pair.tot_protocols += 1;
         }
         pair.count(&combo);
-        if pkt.incomplete || pkt.ip_flags.mf || pkt.frag.is_some_and(|f| f > 0) {
+        // Only real fragments: nmap -sO probes are also logged INCOMPLETE, unfragmented.
+        if pkt.ip_flags.mf || pkt.frag.is_some_and(|f| f > 0) {
             pair.fragment = true;
         }
         // Markers (spec §1.6); the fixed mode keeps them once set.

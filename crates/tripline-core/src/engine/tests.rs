@@ -264,3 +264,19 @@ fn persistence_keeps_everything() {
         1
     );
 }
+
+#[test]
+fn crafted_rst_combinations_count_but_resets_do_not() {
+    // hping3 with every flag set (corpus scan c08) is a probe, not a reset.
+    let all = ack_scan()[0].replace(" ACK URGP", " URG ACK PSH RST SYN FIN URGP");
+    let reset = ack_scan()[0].replace(" ACK URGP", " ACK RST URGP");
+    let mut e = engine(Config::default());
+    assert_eq!(
+        e.handle_line(&all, &opts(), Timestamp(0)),
+        LineOutcome::Accepted
+    );
+    assert_eq!(
+        e.handle_line(&reset, &opts(), Timestamp(0)),
+        LineOutcome::Ignored(IgnoreReason::ConntrackAckRst)
+    );
+}
