@@ -15,6 +15,7 @@
 //!   closes the interval.
 //! * Read results through [`Engine::sources`] and [`Engine::stats`].
 
+mod classify;
 mod danger;
 mod decoy;
 mod state;
@@ -35,6 +36,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use classify::{classify, flag_kind, psad_nmap_hint, ScanKind};
 pub use decoy::{decoy_groups, DecoyGroup};
 pub use view::{IcmpInvalid, PairView, PortRange, SigHit, SourceView};
 
@@ -583,6 +585,7 @@ impl Engine {
             proto: pkt.proto,
             flags,
             tcp_header: pkt.tcp.is_some(),
+            icmp_type: pkt.icmp.map_or(0, |i| i.kind),
             intf: self.intern_at(1, intf),
             prefix: prefix_id,
             host: match pkt.header.host {

@@ -59,6 +59,8 @@ pub(crate) struct Combo {
     /// TCP flags; meaningful only when `tcp_header` (fragments carry none).
     pub flags: TcpFlags,
     pub tcp_header: bool,
+    /// ICMP/ICMPv6 type (0 for other protocols).
+    pub icmp_type: u8,
     pub intf: NameId,
     pub prefix: NameId,
     pub host: NameId,
@@ -87,6 +89,8 @@ pub(crate) struct PairDetail {
     pub chains: Vec<ChainCount>,
     pub prefixes: Vec<PrefixCount>,
     pub flags: Vec<(TcpFlags, u32)>,
+    /// ICMP/ICMPv6 (protocol, type) packet counts.
+    pub icmp_types: Vec<(Proto, u8, u32)>,
     pub hosts: Vec<NameId>,
     /// Distinct protocols (bit per protocol number).
     pub protos: [u64; 4],
@@ -132,6 +136,16 @@ impl PairDetail {
             match self.flags.iter_mut().find(|f| f.0 == c.flags) {
                 Some(f) => f.1 += n,
                 None => self.flags.push((c.flags, n)),
+            }
+        }
+        if matches!(c.proto, Proto::Icmp | Proto::Icmp6) {
+            match self
+                .icmp_types
+                .iter_mut()
+                .find(|t| t.0 == c.proto && t.1 == c.icmp_type)
+            {
+                Some(t) => t.2 += n,
+                None => self.icmp_types.push((c.proto, c.icmp_type, n)),
             }
         }
         if c.host != NO_NAME && !self.hosts.contains(&c.host) {
@@ -281,6 +295,16 @@ impl Pair {
             Some(d) => d.flags.clone(),
             None if self.absnum > 0 && self.combo.tcp_header => {
                 vec![(self.combo.flags, self.absnum)]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub fn icmp_type_counts(&self) -> Vec<(Proto, u8, u32)> {
+        match &self.detail {
+            Some(d) => d.icmp_types.clone(),
+            None if self.absnum > 0 && matches!(self.combo.proto, Proto::Icmp | Proto::Icmp6) => {
+                vec![(self.combo.proto, self.combo.icmp_type, self.absnum)]
             }
             None => Vec::new(),
         }

@@ -241,6 +241,10 @@ impl<'a> PairView<'a> {
     pub fn tcp_flags(&self) -> impl Iterator<Item = (TcpFlags, u32)> + 'a {
         self.pair.flag_counts().into_iter()
     }
+    /// ICMP/ICMPv6 (protocol, type, packets).
+    pub fn icmp_types(&self) -> Vec<(Proto, u8, u32)> {
+        self.pair.icmp_type_counts()
+    }
     /// Signature hits.
     pub fn signatures(&self) -> impl Iterator<Item = SigHit> + 'a {
         self.pair.detail.iter().flat_map(|d| d.sigs.iter().copied())

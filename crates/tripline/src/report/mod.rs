@@ -9,9 +9,11 @@ use crate::input::Input;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use tripline_core::engine::{decoy_groups, Engine, PairView, SourceView, FWSNORT_SIG};
+use tripline_core::engine::{
+    classify, decoy_groups, psad_nmap_hint, Engine, PairView, SourceView, FWSNORT_SIG,
+};
 use tripline_core::fingerprint::{Method, OsGuess, Quality};
-use tripline_core::{Proto, TcpFlags, Timestamp};
+use tripline_core::{Proto, Timestamp};
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -346,34 +348,6 @@ pub struct IcmpInvalidReport {
     pub packets: u32,
 }
 
-/// psad's nmap hint for an exact flag string (spec §2.6).
-pub fn nmap_hint(flags: TcpFlags) -> Option<&'static str> {
-    use TcpFlags as F;
-    match flags.0 {
-        F::SYN => Some("-sT or -sS"),
-        F::FIN => Some("-sF"),
-        x if x == F::URG | F::PSH | F::FIN => Some("-sX"),
-        0 => Some("-sN"),
-        x if x == F::URG | F::PSH | F::SYN | F::FIN => Some("-O"),
-        _ => None,
-    }
-}
-
-fn flag_kind(flags: TcpFlags) -> &'static str {
-    use TcpFlags as F;
-    match flags.0 {
-        F::SYN => "tcp-syn",
-        F::FIN => "tcp-fin",
-        x if x == F::URG | F::PSH | F::FIN => "tcp-xmas",
-        0 => "tcp-null",
-        x if x == F::URG | F::PSH | F::SYN | F::FIN => "tcp-os-probe",
-        x if x == F::SYN | F::FIN => "tcp-syn-fin",
-        x if x == F::ACK => "tcp-ack",
-        x if x == F::ACK | F::FIN => "tcp-maimon",
-        _ => "tcp-other",
-    }
-}
-
 /// RFC 3339 text of a timestamp (UTC, seconds).
 pub fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339()
@@ -577,13 +551,11 @@ impl Report {
 
 fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
     let mut sigs: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut kinds: BTreeMap<String, ScanType> = BTreeMap::new();
     let mut destinations = Vec::new();
     for p in s.destinations() {
         for h in p.signatures() {
             *sigs.entry(h.sig).or_default() += u64::from(h.count);
         }
-        scan_types(engine, &p, &mut kinds);
         destinations.push(dest_report(engine, &p));
     }
     SourceReport {
@@ -606,11 +578,15 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
                 .map(OsGuessReport::new)
         },
         os_guesses: s.os_guesses().iter().map(OsGuessReport::new).collect(),
-        scan_types: {
-            let mut v: Vec<ScanType> = kinds.into_values().collect();
-            v.sort_by(|a, b| b.packets.cmp(&a.packets).then_with(|| a.kind.cmp(&b.kind)));
-            v
-        },
+        scan_types: classify(s, engine.config().protocol_scan_threshold)
+            .into_iter()
+            .map(|k| ScanType {
+                kind: k.kind.to_string(),
+                evidence: k.evidence,
+                nmap: k.nmap,
+                packets: k.packets,
+            })
+            .collect(),
         signatures: sigs
             .into_iter()
             .map(|(sig, count)| {
@@ -619,69 +595,6 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
             })
             .collect(),
         destinations,
-    }
-}
-
-fn scan_types(engine: &Engine, p: &PairView<'_>, kinds: &mut BTreeMap<String, ScanType>) {
-    let mut add = |kind: &str, evidence: String, nmap: Option<&'static str>, n: u64| {
-        let e = kinds.entry(kind.to_string()).or_insert(ScanType {
-            kind: kind.to_string(),
-            evidence,
-            nmap,
-            packets: 0,
-        });
-        e.packets += n;
-    };
-    for (flags, n) in p.tcp_flags() {
-        let kind = flag_kind(flags);
-        // psad's hints, plus the scans psad never sees.
-        let hint = nmap_hint(flags).or(match kind {
-            "tcp-ack" => Some("-sA or -sW"),
-            "tcp-maimon" => Some("-sM"),
-            _ => None,
-        });
-        add(kind, flags.to_string(), hint, u64::from(n));
-    }
-    let mut udp = 0u64;
-    let mut icmp = 0u64;
-    for (_, _, proto, n) in p.chains() {
-        match proto {
-            Proto::Udp | Proto::UdpLite => udp += u64::from(n),
-            Proto::Icmp | Proto::Icmp6 => icmp += u64::from(n),
-            _ => {}
-        }
-    }
-    if udp > 0 {
-        add("udp", "UDP packets".into(), Some("-sU"), udp);
-    }
-    if icmp > 0 {
-        add("icmp", "ICMP packets".into(), None, icmp);
-    }
-    let nprot = p.distinct_protocols();
-    if u64::from(nprot) >= u64::from(engine.config().protocol_scan_threshold) {
-        add(
-            "ip-protocol",
-            format!("{nprot} unique protocols"),
-            Some("-sO"),
-            u64::from(p.packets()),
-        );
-    }
-    if p.is_fragmented() {
-        add(
-            "fragments",
-            "IP fragments without ports".into(),
-            Some("-f"),
-            0,
-        );
-    }
-    if p.is_masscan() {
-        add("masscan", "SYN without TCP options".into(), None, 0);
-    }
-    if p.is_mirai() {
-        add("mirai", "SYNs to 23 then 2323".into(), None, 0);
-    }
-    if p.is_topera() {
-        add("topera", "IPv6 extension-header padding".into(), None, 0);
     }
 }
 
@@ -725,7 +638,7 @@ fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
             .map(|(f, n)| FlagReport {
                 flags: f.to_string(),
                 packets: n,
-                nmap: nmap_hint(f),
+                nmap: psad_nmap_hint(f),
             })
             .collect(),
         signatures: p
@@ -776,16 +689,5 @@ mod tests {
             rfc3339(Timestamp::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
         );
-    }
-
-    #[test]
-    fn nmap_hints_follow_psad() {
-        assert_eq!(nmap_hint(TcpFlags(TcpFlags::SYN)), Some("-sT or -sS"));
-        assert_eq!(nmap_hint(TcpFlags(0)), Some("-sN"));
-        assert_eq!(
-            nmap_hint(TcpFlags(TcpFlags::URG | TcpFlags::PSH | TcpFlags::FIN)),
-            Some("-sX")
-        );
-        assert_eq!(nmap_hint(TcpFlags(TcpFlags::ACK)), None);
     }
 }

@@ -352,3 +352,42 @@ fn corpus_decoys_grouped_and_scans_psad_misses_are_found() {
         );
     }
 }
+
+/// Issue 4: scan kinds on the dev corpus, per labelled scan (labels.tsv).
+#[test]
+fn corpus_scan_kinds_match_the_labels() {
+    let r = analyze_json(&["--min-dl", "0", &corpus("syslog.log")]);
+    let kinds = |ip: &str| -> Vec<String> {
+        let s = r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["src"] == ip)
+            .unwrap();
+        s["scan_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expect = [
+        ("198.51.100.10", &["tcp-syn", "tcp-connect", "vertical"][..]), // d01 -sS, d02 -sT
+        ("198.51.100.11", &["tcp-fin", "tcp-xmas", "tcp-null"]),        // d03-d05
+        ("198.51.100.12", &["tcp-ack", "tcp-maimon"]),                  // d06-d08 (-sA, -sW, -sM)
+        ("198.51.100.13", &["udp", "ip-protocol"]),                     // d09 -sU, d10 -sO
+        ("198.51.100.15", &["icmp-echo", "icmp-timestamp", "sweep"]),   // d18-d20 sweeps
+        ("198.51.100.18", &["tcp-connect"]),                            // d31 python connect()
+        ("203.0.113.20", &["os-detection"]),                            // d11 -O
+        ("203.0.113.21", &["fragments", "tcp-syn"]),                    // d13/d14 -f
+        ("2001:db8:100::14", &["tcp-ack", "icmp-echo", "sweep"]),       // d28-d30
+    ];
+    for (ip, want) in expect {
+        let got = kinds(ip);
+        for w in want {
+            assert!(got.iter().any(|g| g == w), "{ip}: want {w}, got {got:?}");
+        }
+    }
+    // nmap's raw SYN scan over IPv6 is not a connect() scan.
+    assert!(!kinds("2001:db8:100::13").contains(&"tcp-connect".to_string()));
+}
