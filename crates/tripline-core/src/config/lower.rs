@@ -269,6 +269,7 @@ impl ConfigBuilder {
         cfg.icmp_validation = t.icmp_validation.unwrap_or(cfg.icmp_validation);
         cfg.icmp6_validation = t.icmp6_validation.unwrap_or(cfg.icmp6_validation);
         cfg.signatures_enabled = t.signatures_enabled.unwrap_or(cfg.signatures_enabled);
+        cfg.trw = t.trw.clone();
 
         cfg.vars = vars;
         Ok(Loaded {

@@ -110,6 +110,8 @@ pub struct Config {
     pub icmp6_validation: bool,
     /// Signature matching (`--no-signatures` turns it off).
     pub signatures_enabled: bool,
+    /// The optional TRW detector (TOML `[trw]`), `None` when off.
+    pub trw: Option<crate::engine::TrwConfig>,
     /// `ALERT_ALL`.
     pub alert_all: bool,
     /// `EMAIL_ALERT_DANGER_LEVEL`.
@@ -161,6 +163,7 @@ impl Default for Config {
             icmp_validation: true,
             icmp6_validation: true,
             signatures_enabled: true,
+            trw: None,
             alert_all: true,
             email_alert_danger_level: 1,
             status_ip_threshold: 25,

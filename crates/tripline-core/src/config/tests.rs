@@ -397,3 +397,20 @@ proptest! {
         let _ = p.table.lookup(std::net::Ipv4Addr::from(src).into(), Proto::Tcp, Some(port), dl);
     }
 }
+
+#[test]
+fn toml_trw_section_lowers_and_rejects_nonsense() {
+    let ok = "[trw]\naccept-prefixes = [\"ACCEPT_NEW\"]\nopen-services = [\"198.51.100.1:tcp/80\", \"2001:db8::/32:udp/53\"]\nfalse-positive = 0.001\n";
+    let cfg = Config::from_toml("t.toml", ok).unwrap().config;
+    let trw = cfg.trw.expect("trw on");
+    assert_eq!(trw.open_services.len(), 2);
+    assert!((trw.thresholds().1 - 990.0).abs() < 1e-6);
+    let bad = "[trw]\naccept-prefixes = [\"A\"]\ntheta0 = 0.1\ntheta1 = 0.5\n";
+    let err = Config::from_toml("t.toml", bad).unwrap_err().to_string();
+    assert!(err.contains("t.toml:1") && err.contains("theta1"), "{err}");
+    let none = "[trw]\ntheta0 = 0.8\n";
+    assert!(Config::from_toml("t.toml", none)
+        .unwrap_err()
+        .to_string()
+        .contains("accept-prefixes"));
+}

@@ -25,12 +25,13 @@ pub struct TomlConfig {
 }
 
 /// Settings that only Tripline has (no psad variable); `None` = not set here.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct TriplineSettings {
     pub psad_compat: Option<bool>,
     pub icmp_validation: Option<bool>,
     pub icmp6_validation: Option<bool>,
     pub signatures_enabled: Option<bool>,
+    pub trw: Option<crate::engine::TrwConfig>,
 }
 
 impl TriplineSettings {
@@ -40,6 +41,9 @@ impl TriplineSettings {
         self.icmp_validation = self.icmp_validation.or(other.icmp_validation);
         self.icmp6_validation = self.icmp6_validation.or(other.icmp6_validation);
         self.signatures_enabled = self.signatures_enabled.or(other.signatures_enabled);
+        if self.trw.is_none() {
+            self.trw = other.trw.clone();
+        }
     }
 }
 
@@ -49,7 +53,23 @@ struct Root {
     detection: Option<Detection>,
     alerts: Option<Alerts>,
     files: Option<Files>,
+    trw: Option<Spanned<Trw>>,
     vars: Option<BTreeMap<String, Spanned<::toml::Value>>>,
+}
+
+/// `[trw]`: the sequential hypothesis test (engine/trw.rs).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Trw {
+    enabled: Option<bool>,
+    accept_prefixes: Option<Vec<String>>,
+    /// `ADDR[/LEN]:tcp/PORT` or `udp/PORT`.
+    open_services: Option<Vec<String>>,
+    theta0: Option<f64>,
+    theta1: Option<f64>,
+    detection: Option<f64>,
+    false_positive: Option<f64>,
+    danger_level: Option<u8>,
 }
 
 type S<T> = Option<Spanned<T>>;
@@ -401,6 +421,10 @@ impl TomlConfig {
                 "STATUS_SIGS_THRESHOLD",
             );
         }
+        if let Some(t) = &root.trw {
+            let origin = l.origin("trw", t.span());
+            tripline.trw = lower_trw(t.get_ref(), &origin)?;
+        }
         let mut psad_conf = None;
         if let Some(f) = &root.files {
             l.text("files.signatures", &f.signatures, "SIGS_FILE");
@@ -559,6 +583,71 @@ fn toml_error(file: &str, text: &str, e: &::toml::de::Error) -> ConfigError {
         }
     }
     err
+}
+
+/// Checks `[trw]` and builds its parameters (`None` when disabled).
+fn lower_trw(
+    t: &Trw,
+    origin: &super::error::Origin,
+) -> Result<Option<crate::engine::TrwConfig>, ConfigError> {
+    if t.enabled == Some(false) {
+        return Ok(None);
+    }
+    let bad = |msg: String| ConfigError::at(origin, ConfigErrorKind::InvalidValue, msg);
+    let mut cfg = crate::engine::TrwConfig {
+        accept_prefixes: t.accept_prefixes.clone().unwrap_or_default(),
+        ..crate::engine::TrwConfig::default()
+    };
+    for svc in t.open_services.iter().flatten() {
+        let parsed = svc.rsplit_once(':').and_then(|(net, pp)| {
+            let (proto, port) = pp.split_once('/')?;
+            let proto = match proto.to_ascii_lowercase().as_str() {
+                "tcp" => crate::packet::Proto::Tcp,
+                "udp" => crate::packet::Proto::Udp,
+                _ => return None,
+            };
+            let net = net
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok()?;
+            Some((net, proto, port.parse().ok()?))
+        });
+        cfg.open_services.push(parsed.ok_or_else(|| {
+            bad(format!(
+                "open-services: {svc:?} is not ADDR[/LEN]:tcp|udp/PORT"
+            ))
+        })?);
+    }
+    let prob = |name: &str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(x) if x > 0.0 && x < 1.0 => Ok(x),
+            Some(x) => Err(bad(format!(
+                "{name} must lie strictly between 0 and 1, not {x}"
+            ))),
+        }
+    };
+    cfg.theta0 = prob("theta0", t.theta0, cfg.theta0)?;
+    cfg.theta1 = prob("theta1", t.theta1, cfg.theta1)?;
+    cfg.detection = prob("detection", t.detection, cfg.detection)?;
+    cfg.false_positive = prob("false-positive", t.false_positive, cfg.false_positive)?;
+    if cfg.theta1 >= cfg.theta0 {
+        return Err(bad(
+            "theta1 (scanners' success rate) must be below theta0 (benign hosts')".into(),
+        ));
+    }
+    if cfg.accept_prefixes.is_empty() && cfg.open_services.is_empty() {
+        return Err(bad(
+            "TRW needs accept-prefixes or open-services to tell a successful first contact".into(),
+        ));
+    }
+    cfg.danger_level = match t.danger_level {
+        None => cfg.danger_level,
+        Some(d @ 1..=5) => d,
+        Some(d) => return Err(bad(format!("danger-level must be 1..5, not {d}"))),
+    };
+    Ok(Some(cfg))
 }
 
 #[cfg(test)]

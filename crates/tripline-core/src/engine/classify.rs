@@ -215,6 +215,16 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
             }
         }
     }
+    if let Some((failed, ok, ratio, Some(true))) = s.trw_walk() {
+        add!(
+            "trw",
+            format!(
+                "{failed} failed and {ok} successful first contacts, likelihood ratio {ratio:.0}"
+            ),
+            None,
+            0
+        );
+    }
     let mut v: Vec<ScanKind> = kinds.into_values().collect();
     v.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
     v

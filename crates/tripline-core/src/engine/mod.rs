@@ -19,6 +19,7 @@ mod classify;
 mod danger;
 mod decoy;
 mod state;
+mod trw;
 mod view;
 
 use crate::config::Config;
@@ -38,6 +39,7 @@ use std::sync::Arc;
 
 pub use classify::{classify, flag_kind, psad_nmap_hint, ScanKind};
 pub use decoy::{decoy_groups, DecoyGroup};
+pub use trw::TrwConfig;
 pub use view::{IcmpInvalid, PairView, PortRange, SigHit, SourceView};
 
 use state::{secs32, span_index, Combo, NameId, Pair, Source, NO_NAME};
@@ -101,6 +103,11 @@ pub enum DangerReason {
     AutoDl,
     /// An invalid ICMP/ICMPv6 type or code.
     InvalidIcmp,
+    /// The TRW sequential test declared the source a scanner.
+    Trw {
+        /// Failed first contacts so far.
+        failures: u32,
+    },
 }
 
 /// Everything the engine can tell its shell.
@@ -180,11 +187,13 @@ pub enum IgnoreReason {
     AutoDlIgnore,
     /// A signature with DL 0 matched.
     SignatureDl0,
+    /// A logged accepted connection (TRW accept prefix): evidence, not a probe.
+    AcceptedConnection,
 }
 
 impl IgnoreReason {
     /// Number of reasons.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 }
 
 /// What happened to one line.
@@ -229,6 +238,9 @@ impl Default for Stats {
         }
     }
 }
+
+/// Sources whose TRW walk is tracked at most (a walk is ~200 bytes).
+const TRW_MAX_SOURCES: usize = 1 << 16;
 
 /// Ports whose packets to an ephemeral port look like the tail of a connection.
 const SERVICE_PORTS: [u16; 24] = [
@@ -343,6 +355,8 @@ pub struct Engine {
     /// OS fingerprint state by source index, only for sources that sent SYNs
     /// (and, in the default mode, reached DL 1: spoofed one-packet floods cost nothing here).
     os: HashMap<u32, OsState, foldhash::fast::RandomState>,
+    /// TRW walks by source, when `[trw]` is configured (bounded).
+    trw: HashMap<IpAddr, trw::TrwState, foldhash::fast::RandomState>,
 }
 
 impl Engine {
@@ -389,6 +403,7 @@ impl Engine {
             sid_finder,
             last_sweep: None,
             os: HashMap::default(),
+            trw: HashMap::default(),
         })
     }
 
@@ -559,6 +574,21 @@ impl Engine {
                 return self.ignore(IgnoreReason::Port);
             }
         }
+        // TRW: first contacts and their outcomes (engine/trw.rs).
+        let mut trw_scanner = None;
+        if let Some(t) = &cfg.trw {
+            let accept = t.is_accept(pkt.prefix);
+            let success = accept || t.is_open(pkt.dst, pkt.proto, pkt.dport);
+            if self.trw.len() < TRW_MAX_SOURCES || self.trw.contains_key(&pkt.src) {
+                let st = self.trw.entry(pkt.src).or_default();
+                if st.contact(t, pkt.dst, success) == Some(true) {
+                    trw_scanner = Some((t.danger_level, st.failures));
+                }
+            }
+            if accept {
+                return self.ignore(IgnoreReason::AcceptedConnection);
+            }
+        }
         // Masscan marker: sticky once any TCP options were seen (spec §1.6).
         let has_tcp_opts = pkt.tcp.is_some_and(|t| !t.options.is_empty());
         if has_tcp_opts {
@@ -616,6 +646,9 @@ impl Engine {
             });
         }
 
+        if let Some((dl, failures)) = trw_scanner {
+            self.raise(si, dl, DangerReason::Trw { failures }, now);
+        }
         // auto_dl (spec §2.4).
         let cur = self.sources[si].dl;
         match cfg.auto_dl.lookup(pkt.src, pkt.proto, pkt.dport, cur) {
@@ -911,6 +944,13 @@ impl Engine {
         self.name_ids.insert(name.into(), id);
         self.prefix_counts.push(0);
         id
+    }
+
+    /// TRW walk of a source: (failed, successful first contacts, likelihood ratio, decision).
+    pub fn trw_walk(&self, src: IpAddr) -> Option<(u32, u32, f64, Option<bool>)> {
+        self.trw
+            .get(&src)
+            .map(|t| (t.failures, t.successes, t.ratio(), t.decided))
     }
 
     pub(crate) fn os_state(&self, idx: u32) -> Option<&OsState> {

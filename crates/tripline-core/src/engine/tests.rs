@@ -1,5 +1,6 @@
 //! Engine tests on real corpus lines (../shared/corpus/dev/syslog.log).
 
+use super::trw::TrwConfig;
 use super::*;
 
 const SYN: &str = "Nov 21 23:20:40 fw1 kernel: [ 8085.309164] IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:5c:00:0a:08:00 SRC=198.51.100.10 DST=198.51.100.1 LEN=44 TOS=0x00 PREC=0x00 TTL=52 ID=42853 PROTO=TCP SPT=55018 DPT=143 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4) ";
@@ -279,4 +280,57 @@ fn crafted_rst_combinations_count_but_resets_do_not() {
         e.handle_line(&reset, &opts(), Timestamp(0)),
         LineOutcome::Ignored(IgnoreReason::ConntrackAckRst)
     );
+}
+
+fn to_host(line: &str, host: u8) -> String {
+    line.replace("DST=198.51.100.1 ", &format!("DST=203.0.113.{host} "))
+}
+
+#[test]
+fn trw_declares_a_scanner_after_four_failed_first_contacts() {
+    let trw = TrwConfig {
+        accept_prefixes: vec!["ACCEPT_NEW".into()],
+        ..TrwConfig::default()
+    };
+    let mut e = engine(Config {
+        trw: Some(trw),
+        ..Config::default()
+    });
+    let src: IpAddr = "198.51.100.10".parse().unwrap();
+    // Four dropped first contacts: too few packets for psad's thresholds.
+    for h in 1..=4 {
+        let _ = e.handle_line(&to_host(SYN, h), &opts(), Timestamp(0));
+    }
+    assert_eq!(e.source(src).unwrap().danger_level(), 2);
+    let (failed, _, ratio, decided) = e.trw_walk(src).unwrap();
+    assert_eq!((failed, decided), (4, Some(true)));
+    assert!(ratio >= 99.0);
+
+    // A client whose first contacts are logged as accepted is not a scanner.
+    let client = "198.51.100.200";
+    let mut e = engine(Config {
+        trw: Some(TrwConfig {
+            accept_prefixes: vec!["ACCEPT_NEW".into()],
+            ..TrwConfig::default()
+        }),
+        ..Config::default()
+    });
+    for h in 1..=3 {
+        let ok = to_host(SYN, h)
+            .replace("IN_DROP", "ACCEPT_NEW")
+            .replace("198.51.100.10", client);
+        assert_eq!(
+            e.handle_line(&ok, &opts(), Timestamp(0)),
+            LineOutcome::Ignored(IgnoreReason::AcceptedConnection)
+        );
+    }
+    let _ = e.handle_line(
+        &to_host(SYN, 9).replace("198.51.100.10", client),
+        &opts(),
+        Timestamp(0),
+    );
+    assert_eq!(e.source(client.parse().unwrap()).unwrap().danger_level(), 0);
+    let (_, ok, ratio, decided) = e.trw_walk(client.parse().unwrap()).unwrap();
+    assert_eq!(ok, 3);
+    assert!(ratio < 0.1 && decided != Some(true), "{ratio} {decided:?}");
 }

@@ -136,6 +136,11 @@ impl<'a> SourceView<'a> {
             .filter(|p| p.absnum > 0)
             .map(move |pair| PairView { engine, pair })
     }
+    /// The TRW walk, when `[trw]` is on: (failed, successful first contacts,
+    /// likelihood ratio, decision: `Some(true)` scanner).
+    pub fn trw_walk(&self) -> Option<(u32, u32, f64, Option<bool>)> {
+        self.engine.trw_walk(self.src.src)
+    }
     /// Every passive OS guess (pf.os, then posf, then p0f v3).
     pub fn os_guesses(&self) -> Vec<OsGuess<'a>> {
         let fps = &self.engine.rules().fingerprints;
