@@ -562,7 +562,7 @@ def report(a):
         for g in decoy_groups:
             mem = g if isinstance(g, list) else next((g[k] for k in ("members", "sources", "srcs", "addresses")
                                                         if isinstance(g, dict) and k in g), [])
-            tl_groups.append(sorted(norm(m) for m in mem))
+            tl_groups.append(sorted(norm(m.get("src", "") if isinstance(m, dict) else m) for m in mem))  # members: "ip" or {"src": "ip", ...}
         found = sum(1 for m in exp_groups.values() if any(set(m) <= set(g) for g in tl_groups))
         tl_txt = "%d group(s) reported; %s labelled decoy sets found whole" % (len(tl_groups), pct(found, len(exp_groups)))
     rows = [["labelled decoy sets", "; ".join("%s: %s" % (k, " ".join(v)) for k, v in sorted(exp_groups.items())) or "none", ""],
