@@ -1,7 +1,8 @@
 //! Decoy sets: `nmap -D` sends the same probes from several (mostly forged)
 //! sources at once. Pairs that hit the same destination over the same port
-//! span, with about as many packets and starting within a short window, are
-//! one scan with several members.
+//! span with the same TCP flag combinations, with about as many packets and
+//! starting within a short window, are one scan with several members. (Two
+//! different scanners run back to back differ in their flags.)
 
 use super::view::SourceView;
 use crate::packet::Proto;
@@ -31,18 +32,21 @@ pub struct DecoyGroup {
 
 /// Find decoy sets among `sources` (all shards' sources together).
 pub fn decoy_groups<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<DecoyGroup> {
-    type Key = (IpAddr, Proto, u16, u16);
+    type Key = (IpAddr, Proto, u16, u16, Vec<u8>);
     let mut buckets: HashMap<Key, Vec<(u32, IpAddr, u32)>> = HashMap::new();
     for s in sources {
         for p in s.destinations() {
             if p.packets() < MIN_PACKETS {
                 continue;
             }
+            let mut flags: Vec<u8> = p.tcp_flags().map(|(f, _)| f.0).collect();
+            flags.sort_unstable();
             for r in p.port_ranges() {
                 if r.hi > r.lo {
                     let start = p.start().secs().clamp(0, i64::from(u32::MAX)) as u32;
+                    let key = (p.addr(), r.proto, r.lo, r.hi, flags.clone());
                     buckets
-                        .entry((p.addr(), r.proto, r.lo, r.hi))
+                        .entry(key)
                         .or_default()
                         .push((start, s.addr(), p.packets()));
                 }
@@ -50,7 +54,7 @@ pub fn decoy_groups<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Ve
         }
     }
     let mut groups = Vec::new();
-    for ((dst, proto, lo, hi), mut v) in buckets {
+    for ((dst, proto, lo, hi, _), mut v) in buckets {
         if v.len() < 2 {
             continue;
         }
