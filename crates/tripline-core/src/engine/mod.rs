@@ -239,6 +239,18 @@ impl Default for Stats {
     }
 }
 
+/// What OS fingerprints look at in a SYN, but the TTL (scanners vary it).
+fn syn_shape(pkt: &Packet<'_>) -> u64 {
+    let t = pkt.tcp.unwrap_or_default();
+    let opts = t.options.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    opts ^ (u64::from(t.window) << 32) ^ (u64::from(pkt.len) << 16) ^ u64::from(pkt.ip_flags.df)
+}
+
+/// SYNs per source the fixed mode fingerprints (posf needs up to a few).
+const OS_SAMPLE_SYNS: u16 = 32;
+
 /// Sources whose TRW walk is tracked at most (a walk is ~200 bytes).
 const TRW_MAX_SOURCES: usize = 1 << 16;
 
@@ -354,7 +366,7 @@ pub struct Engine {
     last_sweep: Option<Timestamp>,
     /// OS fingerprint state by source index, only for sources that sent SYNs
     /// (and, in the default mode, reached DL 1: spoofed one-packet floods cost nothing here).
-    os: HashMap<u32, OsState, foldhash::fast::RandomState>,
+    os: HashMap<u32, (OsState, u16, u64), foldhash::fast::RandomState>,
     /// TRW walks by source, when `[trw]` is configured (bounded).
     trw: HashMap<IpAddr, trw::TrwState, foldhash::fast::RandomState>,
 }
@@ -852,8 +864,15 @@ impl Engine {
             let pair_packets = u64::from(self.sources[si].pairs.as_slice()[pi].absnum);
             let watch = compat || self.sources[si].dl >= 1 || self.os.contains_key(&(si as u32));
             if watch {
-                let st = self.os.entry(si as u32).or_default();
-                if st.observe(pkt, &self.rules.fingerprints, compat, pair_packets) {
+                let (st, seen, last_shape) = self.os.entry(si as u32).or_default();
+                // The fixed mode matches a source's first SYNs and then only
+                // SYNs that look different (window, length, options): the same
+                // stack gives the same guesses (psad matches every SYN).
+                let shape = syn_shape(pkt);
+                *seen = seen.saturating_add(1);
+                let sample = compat || *seen <= OS_SAMPLE_SYNS || shape != *last_shape;
+                *last_shape = shape;
+                if sample && st.observe(pkt, &self.rules.fingerprints, compat, pair_packets) {
                     self.events.push_back(Event::OsGuessed {
                         src: pkt.src,
                         at: now,
@@ -954,7 +973,7 @@ impl Engine {
     }
 
     pub(crate) fn os_state(&self, idx: u32) -> Option<&OsState> {
-        self.os.get(&idx)
+        self.os.get(&idx).map(|(st, _, _)| st)
     }
 
     pub(crate) fn name(&self, id: NameId) -> &str {
