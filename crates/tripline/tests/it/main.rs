@@ -2,4 +2,5 @@
 
 mod analyze;
 mod conformance;
+mod tidy;
 mod util;
