@@ -210,7 +210,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             .scan_types
             .iter()
             .map(|k| match (k.nmap, k.packets) {
-                (_, 0) => format!("{} marker", k.kind),
+                (_, 0) => format!("{} ({})", k.kind, clean(&k.evidence)),
                 (Some(n), p) => format!("{} ({p} pkts, nmap {n})", k.kind),
                 (None, p) => format!("{} ({p} pkts)", k.kind),
             })
