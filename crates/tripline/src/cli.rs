@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Analyse firewall log files offline, like `psad -A`.
     Analyze(AnalyzeArgs),
+    /// Watch firewall logs live and print detections as JSON lines.
+    Run(RunArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -59,6 +61,23 @@ pub struct ConfigArgs {
     /// Do not validate ICMP and ICMPv6 types and codes.
     #[arg(long)]
     pub no_icmp_types: bool,
+}
+
+/// `tripline run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration sources.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// A log file to follow (repeatable); rotation by rename and copytruncate is followed.
+    #[arg(long, value_name = "PATH")]
+    pub file: Vec<PathBuf>,
+    /// Read lines from standard input.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Read files from their beginning instead of their end.
+    #[arg(long)]
+    pub from_start: bool,
 }
 
 /// Output format of reading commands.

@@ -6,7 +6,9 @@ mod cli;
 mod input;
 mod progress;
 mod report;
+mod run;
 mod settings;
+mod sources;
 mod term;
 
 use clap::Parser;
@@ -36,6 +38,7 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Analyze(args) => analyze::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Config(ConfigCommand::Dump(args)) => {
             let loaded = settings::load(&args)?;
             print!("{}", loaded.config.dump());

@@ -2,5 +2,6 @@
 
 mod analyze;
 mod conformance;
+mod run;
 mod tidy;
 mod util;
