@@ -27,7 +27,7 @@ pub enum Start {
     Beginning,
     /// A saved position; if the file was rotated meanwhile, the rest of the
     /// old file is read first.
-    #[allow(dead_code)] // restored from the state store (issue 5, next step)
+    #[allow(dead_code)] // restored from the state store (next commit)
     At(FilePos),
 }
 
@@ -85,7 +85,7 @@ impl Follower {
     }
 
     /// The position after the last complete line returned.
-    #[allow(dead_code)] // saved by the state store (issue 5, next step)
+    #[allow(dead_code)]
     pub fn position(&self) -> FilePos {
         self.pos
     }
@@ -101,8 +101,9 @@ impl Follower {
         }
     }
 
-    /// Append every complete new line to `out` (without the newline).
-    pub fn read_new(&mut self, out: &mut Vec<String>) -> io::Result<()> {
+    /// Append every complete new line to `out` (without the newline), each
+    /// with the position just after it.
+    pub fn read_new(&mut self, out: &mut Vec<(String, FilePos)>) -> io::Result<()> {
         // Rotation by rename: finish the old file, then switch.
         let on_disk = match std::fs::metadata(&self.path) {
             Ok(m) => Some((m.ino(), m.len())),
@@ -137,7 +138,7 @@ impl Follower {
         Ok(())
     }
 
-    fn drain(&mut self, out: &mut Vec<String>) -> io::Result<()> {
+    fn drain(&mut self, out: &mut Vec<(String, FilePos)>) -> io::Result<()> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
@@ -154,7 +155,7 @@ impl Follower {
                 self.partial.extend_from_slice(&buf[start..i]);
                 self.pos.offset += (self.partial.len() + 1) as u64;
                 let line = self.partial.strip_suffix(b"\r").unwrap_or(&self.partial);
-                out.push(String::from_utf8_lossy(line).into_owned());
+                out.push((String::from_utf8_lossy(line).into_owned(), self.pos));
                 self.partial.clear();
                 start = i + 1;
             }
@@ -198,7 +199,7 @@ mod tests {
     fn read(f: &mut Follower) -> Vec<String> {
         let mut v = Vec::new();
         f.read_new(&mut v).unwrap();
-        v
+        v.into_iter().map(|(l, _)| l).collect()
     }
 
     #[test]

@@ -9,16 +9,44 @@ use notify::Watcher;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
+/// The store's name of a file source.
+pub fn file_origin(path: &std::path::Path) -> String {
+    format!("file:{}", path.display())
+}
+
 /// A line from a source.
+#[allow(dead_code)] // origin and cursor: read by the state store (next commit)
 pub struct Line {
     /// The line, without its newline.
     pub text: String,
+    /// Which source sent it: its name in the state store ("file:/var/log/kern.log",
+    /// "kmsg", "journal", "nflog:5", "stdin").
+    pub origin: std::sync::Arc<str>,
+    /// Where the source stands after this line; saved with the state so a
+    /// restart resumes after it.
+    pub cursor: Cursor,
+}
+
+/// A source's resumable position after a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(dead_code)] // Kmsg/Journal: their sources come next
+pub enum Cursor {
+    /// Not resumable (stdin, NFLOG).
+    None,
+    /// A followed file.
+    File(file::FilePos),
+    /// /dev/kmsg: the sequence number of the record.
+    Kmsg(u64),
+    /// journald: the entry's cursor string.
+    Journal(String),
 }
 
 /// Follow `path` from `start`, sending each new line; runs until the receiver is gone.
 pub fn spawn_file(path: PathBuf, start: file::Start, tx: Sender<Line>) -> Result<()> {
+    let origin: Arc<str> = file_origin(&path).into();
     let mut follower = file::Follower::new(&path, start)
         .with_context(|| format!("cannot follow {}", path.display()))?;
     let (wake_tx, wake_rx) = channel();
@@ -45,8 +73,13 @@ pub fn spawn_file(path: PathBuf, start: file::Start, tx: Sender<Line>) -> Result
                     follower.path().display()
                 );
             }
-            for text in lines.drain(..) {
-                if tx.send(Line { text }).is_err() {
+            for (text, pos) in lines.drain(..) {
+                let line = Line {
+                    text,
+                    origin: origin.clone(),
+                    cursor: Cursor::File(pos),
+                };
+                if tx.send(line).is_err() {
                     return;
                 }
             }
@@ -60,10 +93,16 @@ pub fn spawn_file(path: PathBuf, start: file::Start, tx: Sender<Line>) -> Result
 
 /// Read standard input line by line.
 pub fn spawn_stdin(tx: Sender<Line>) {
+    let origin: Arc<str> = "stdin".into();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(text) = line else { break };
-            if tx.send(Line { text }).is_err() {
+            let line = Line {
+                text,
+                origin: origin.clone(),
+                cursor: Cursor::None,
+            };
+            if tx.send(line).is_err() {
                 return;
             }
         }
