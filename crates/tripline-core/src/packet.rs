@@ -8,7 +8,19 @@ use std::net::IpAddr;
 
 /// Microseconds since the Unix epoch, UTC. The core never reads a clock:
 /// every `Timestamp` comes from a log line or from the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -35,7 +47,9 @@ impl Timestamp {
 }
 
 /// The IP protocol of a packet, as psad names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Proto {
     /// TCP (6).
     Tcp,
@@ -94,7 +108,9 @@ impl fmt::Display for Proto {
 }
 
 /// The netfilter hook a line was logged in, derived from `IN=`/`OUT=` as psad does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Chain {
     /// `IN=x OUT=` (empty OUT).
     Input,
@@ -123,7 +139,19 @@ impl fmt::Display for Chain {
 
 /// TCP flags as a bit set. Bit order follows the kernel's print order
 /// (`CWR ECE URG ACK PSH RST SYN FIN`), i.e. the on-wire flag bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {

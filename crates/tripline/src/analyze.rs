@@ -277,7 +277,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     for w in &loaded.warnings {
         eprintln!("tripline: warning: {}", crate::term::clean(w));
     }
-    let config = Arc::new(loaded.config);
+    let mut config = loaded.config;
+    // The source cap protects the daemon's memory; an offline analysis
+    // reports every source, as psad -A does.
+    config.max_sources = 0;
+    let config = Arc::new(config);
     let rules = Arc::new(loaded.rules);
     let format = args.format();
     let opts = ParseOptions {

@@ -152,6 +152,7 @@ impl Config {
         for (k, v) in tripline {
             let _ = writeln!(out, "{:<30} {}", k, yn(v));
         }
+        let _ = writeln!(out, "{:<30} {}", "max-sources", self.max_sources);
         let _ = writeln!(
             out,
             "# auto_dl ({} entries, evaluation order)",

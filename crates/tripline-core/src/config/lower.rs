@@ -270,6 +270,7 @@ impl ConfigBuilder {
         cfg.icmp6_validation = t.icmp6_validation.unwrap_or(cfg.icmp6_validation);
         cfg.signatures_enabled = t.signatures_enabled.unwrap_or(cfg.signatures_enabled);
         cfg.trw = t.trw.clone();
+        cfg.max_sources = t.max_sources.unwrap_or(cfg.max_sources);
 
         cfg.vars = vars;
         Ok(Loaded {

@@ -34,6 +34,9 @@ pub use lower::{ConfigBuilder, Loaded};
 pub use psad_conf::PsadConf;
 pub use toml::TomlConfig;
 
+/// Default cap on tracked sources: about 200 MB of state at worst.
+pub const DEFAULT_MAX_SOURCES: u64 = 1_000_000;
+
 /// A `tcp/N-M` / `udp/N` port range from `IGNORE_PORTS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRange {
@@ -100,6 +103,9 @@ pub struct Config {
     pub scan_timeout_secs: u64,
     /// `MAX_SCAN_IP_PAIRS` (0 = unlimited).
     pub max_scan_ip_pairs: u64,
+    /// `detection.max-sources` (Tripline): sources tracked at most (0 = unlimited);
+    /// beyond it the least dangerous, longest-quiet sources are evicted.
+    pub max_sources: u64,
     /// `EXPECT_TCP_OPTIONS` (Masscan marker).
     pub expect_tcp_options: bool,
     /// `MAX_HOPS` for TTL matching in fingerprints.
@@ -158,6 +164,7 @@ impl Default for Config {
             enable_persistence: false,
             scan_timeout_secs: 3600,
             max_scan_ip_pairs: 0,
+            max_sources: DEFAULT_MAX_SOURCES,
             expect_tcp_options: true,
             max_hops: 20,
             icmp_validation: true,

@@ -32,6 +32,7 @@ pub(crate) struct TriplineSettings {
     pub icmp6_validation: Option<bool>,
     pub signatures_enabled: Option<bool>,
     pub trw: Option<crate::engine::TrwConfig>,
+    pub max_sources: Option<u64>,
 }
 
 impl TriplineSettings {
@@ -41,6 +42,7 @@ impl TriplineSettings {
         self.icmp_validation = self.icmp_validation.or(other.icmp_validation);
         self.icmp6_validation = self.icmp6_validation.or(other.icmp6_validation);
         self.signatures_enabled = self.signatures_enabled.or(other.signatures_enabled);
+        self.max_sources = self.max_sources.or(other.max_sources);
         if self.trw.is_none() {
             self.trw = other.trw.clone();
         }
@@ -98,6 +100,7 @@ struct Detection {
     scan_timeout: S<Duration>,
     check_interval: S<Duration>,
     max_scan_ip_pairs: S<u64>,
+    max_sources: S<u64>,
     expect_tcp_options: S<bool>,
     max_hops: S<u64>,
     snort_sid_str: S<String>,
@@ -397,6 +400,7 @@ impl TomlConfig {
             tripline.icmp_validation = b(&d.icmp_validation);
             tripline.icmp6_validation = b(&d.icmp6_validation);
             tripline.signatures_enabled = b(&d.signature_matching);
+            tripline.max_sources = d.max_sources.as_ref().map(|s| *s.get_ref());
         }
         if let Some(a) = &root.alerts {
             l.flag("alerts.alert-all", &a.alert_all, "ALERT_ALL");

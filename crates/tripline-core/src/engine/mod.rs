@@ -18,6 +18,7 @@
 mod classify;
 mod danger;
 mod decoy;
+mod snapshot;
 mod state;
 mod trw;
 mod view;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 
 pub use classify::{classify, flag_kind, psad_nmap_hint, ScanKind};
 pub use decoy::{decoy_groups, DecoyGroup};
+pub use snapshot::{EngineSnapshot, SourceSnapshot};
 pub use trw::TrwConfig;
 pub use view::{IcmpInvalid, PairView, PortRange, SigHit, SourceView};
 
@@ -210,8 +212,9 @@ pub enum LineOutcome {
 }
 
 /// Global counters (psad's protocol, port, prefix and signature tables).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
+    #[serde(with = "snapshot::boxed_table")]
     protocols: Box<[u64; 256]>,
     // u32 keeps each table at 256 KiB, inside L2: scans hit ports at random.
     tcp_ports: Vec<u32>,
@@ -223,6 +226,9 @@ pub struct Stats {
     pub accepted: u64,
     /// Times a packet's time was earlier than the latest seen.
     pub clock_backwards: u64,
+    /// Sources evicted to stay under `MAX_SOURCES`.
+    #[serde(default)]
+    pub evicted: u64,
 }
 
 impl Default for Stats {
@@ -235,6 +241,7 @@ impl Default for Stats {
             signatures: HashMap::new(),
             accepted: 0,
             clock_backwards: 0,
+            evicted: 0,
         }
     }
 }
@@ -352,7 +359,7 @@ pub struct Engine {
     names: Vec<Box<str>>,
     name_ids: HashMap<Box<str>, NameId>,
     /// Last name interned per call site: consecutive lines mostly repeat them.
-    name_cache: [(Box<str>, NameId); 3],
+    name_cache: [Option<(Box<str>, NameId)>; 3],
     prefix_counts: Vec<u64>,
     sig_sources: HashMap<u32, std::collections::HashSet<IpAddr>>,
     stats: Stats,
@@ -369,6 +376,8 @@ pub struct Engine {
     os: HashMap<u32, (OsState, u16, u64), foldhash::fast::RandomState>,
     /// TRW walks by source, when `[trw]` is configured (bounded).
     trw: HashMap<IpAddr, trw::TrwState, foldhash::fast::RandomState>,
+    /// Sources changed since the last [`Engine::take_changed`], when tracked.
+    changes: Option<snapshot::Changes>,
 }
 
 impl Engine {
@@ -416,6 +425,7 @@ impl Engine {
             last_sweep: None,
             os: HashMap::default(),
             trw: HashMap::default(),
+            changes: None,
         })
     }
 
@@ -647,8 +657,12 @@ impl Engine {
         let new_source = found.is_none();
         let si = match found {
             Some(si) => si,
-            None => self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo))),
+            None => {
+                self.make_room();
+                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo)))
+            }
         };
+        self.mark_changed(si);
         let src = &mut self.sources[si];
         src.packets = src.packets.saturating_add(1);
         if new_source {
@@ -941,11 +955,13 @@ impl Engine {
 
     /// Intern through a one-entry cache per call site.
     fn intern_at(&mut self, slot: usize, name: &str) -> NameId {
-        if *self.name_cache[slot].0 == *name && !self.names.is_empty() {
-            return self.name_cache[slot].1;
+        if let Some((cached, id)) = &self.name_cache[slot] {
+            if **cached == *name {
+                return *id;
+            }
         }
         let id = self.intern(name);
-        self.name_cache[slot] = (name.into(), id);
+        self.name_cache[slot] = Some((name.into(), id));
         id
     }
 
@@ -1046,6 +1062,9 @@ impl Engine {
             if !src.pairs.as_slice().iter().any(old) {
                 continue;
             }
+            if let Some(c) = &mut self.changes {
+                c.mark(src.src);
+            }
             let mut kept = Vec::new();
             for p in src.pairs.as_slice() {
                 if old(p) {
@@ -1080,6 +1099,7 @@ impl Engine {
                     }
                 }
             }
+            self.mark_changed(si);
             let src = &mut self.sources[si];
             src.in_interval = false;
             src.interval_sig_dl = 0;

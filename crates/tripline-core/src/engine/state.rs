@@ -7,6 +7,7 @@
 
 pub(crate) use super::view::{IcmpInvalid, SigHit};
 use crate::packet::{Chain, Proto, TcpFlags, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// Interned name id (log prefix, interface, syslog host).
@@ -16,7 +17,7 @@ pub(crate) type NameId = u16;
 pub(crate) const NO_NAME: NameId = NameId::MAX;
 
 /// Lowest and highest destination port seen for one protocol; `lo > hi` = none yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Span {
     pub lo: u16,
     pub hi: u16,
@@ -52,7 +53,7 @@ pub(crate) fn secs32(t: Timestamp) -> u32 {
 }
 
 /// What makes two packets of a pair alike for the counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Combo {
     pub chain: Chain,
     pub proto: Proto,
@@ -67,7 +68,7 @@ pub(crate) struct Combo {
 }
 
 /// One (chain, interface, protocol) packet counter of a pair (psad's `chain{}{}{}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ChainCount {
     pub chain: Chain,
     pub intf: NameId,
@@ -76,7 +77,7 @@ pub(crate) struct ChainCount {
 }
 
 /// One (chain, prefix) counter of a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PrefixCount {
     pub chain: Chain,
     pub prefix: NameId,
@@ -84,7 +85,7 @@ pub(crate) struct PrefixCount {
 }
 
 /// The counters of a pair whose packets differ, plus the rare records.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct PairDetail {
     pub chains: Vec<ChainCount>,
     pub prefixes: Vec<PrefixCount>,
@@ -162,7 +163,7 @@ impl PairDetail {
 }
 
 /// State of one (source, destination) pair: psad's `%scan{src}{dst}`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Pair {
     pub dst: IpAddr,
     /// The combination of every packet while `detail` is `None`.
@@ -323,7 +324,8 @@ impl Pair {
 pub(crate) type AddrMap<V> = std::collections::HashMap<IpAddr, V, foldhash::fast::RandomState>;
 
 /// The destinations of a source: one inline (the common case), or many with an index.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "Vec<Pair>", from = "Vec<Pair>")]
 pub(crate) enum Pairs {
     One(Pair),
     Many(Vec<Pair>, AddrMap<u32>),
@@ -389,8 +391,34 @@ impl Pairs {
     }
 }
 
+impl From<Pairs> for Vec<Pair> {
+    fn from(p: Pairs) -> Vec<Pair> {
+        match p {
+            Pairs::One(p) => vec![p],
+            Pairs::Many(v, _) => v,
+        }
+    }
+}
+
+impl From<Vec<Pair>> for Pairs {
+    /// Snapshots always hold at least one pair; an empty list (a corrupt
+    /// snapshot) is refused before this by `Engine::restore`.
+    fn from(mut v: Vec<Pair>) -> Pairs {
+        if v.len() == 1 {
+            Pairs::One(v.remove(0))
+        } else {
+            let idx = v
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.dst, i as u32))
+                .collect();
+            Pairs::Many(v, idx)
+        }
+    }
+}
+
 /// State of one source address.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Source {
     pub src: IpAddr,
     /// Current danger level 0..=5; never lowered by detection.

@@ -75,7 +75,7 @@ impl TrwConfig {
 const MAX_CONTACTS: usize = 32;
 
 /// The walk of one source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TrwState {
     /// ln of the likelihood ratio.
     log_ratio: f64,

@@ -33,7 +33,7 @@ pub struct PortRange {
 }
 
 /// Hits of one signature on a pair in one chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SigHit {
     /// Index into the engine's signature set.
     pub sig: u32,
@@ -50,7 +50,7 @@ pub struct SigHit {
 }
 
 /// An invalid ICMP type (code `None`) or code seen on a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IcmpInvalid {
     /// ICMPv6 rather than ICMP.
     pub v6: bool,

@@ -157,7 +157,7 @@ pub struct OsGuess<'a> {
 /// Cost (release build, dev corpus): about 150 ns per SYN with options
 /// against psad's 233 pf.os entries, about 130 ns more when a `p0f.fp` is
 /// loaded; option-less SYNs only touch the posf evidence.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OsState {
     /// pf.os entry indices, one per distinct OS string, in order of discovery.
     pfos: [u16; MAX_PFOS_GUESSES],

@@ -117,7 +117,9 @@ struct Sig {
 }
 
 /// How good a p0f v3 match is (p0f's `generic` / `fuzzy` flags).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Quality {
     /// An exact match of a specific (`s:`) signature.
     Exact,

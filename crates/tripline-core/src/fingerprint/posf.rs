@@ -332,7 +332,7 @@ pub struct PosfPacket {
 /// (TTL min/max instead of the TTL set, one bit per entry for "its WINDOW /
 /// LEN was seen" instead of the value sets, and the ID test kept incrementally
 /// instead of the ID list). Exact for databases of up to 128 entries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PosfEvidence {
     win_seen: u128,
     len_seen: u128,
