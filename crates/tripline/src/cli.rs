@@ -18,8 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Analyse firewall log files offline, like `psad -A`.
     Analyze(AnalyzeArgs),
-    /// Watch firewall logs live and print detections as JSON lines.
+    /// Watch firewall logs live (the daemon): detect, keep state, serve status.
     Run(RunArgs),
+    /// Show what the daemon knows (psad -S): from the running daemon, else from its saved state.
+    Status(StatusArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -75,9 +77,55 @@ pub struct RunArgs {
     /// Read lines from standard input.
     #[arg(long)]
     pub stdin: bool,
-    /// Read files from their beginning instead of their end.
+    /// Read files from their beginning instead of their end (when no position is saved).
     #[arg(long)]
     pub from_start: bool,
+    /// Where the state database lives [default: /var/lib/tripline].
+    #[command(flatten)]
+    pub daemon: DaemonPaths,
+    /// Group allowed to read the alert stream (events socket), e.g. for `tripline notify`.
+    #[arg(long, value_name = "GROUP")]
+    pub events_group: Option<String>,
+    /// Do not print events on standard output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Where the daemon keeps its state and sockets (shared by `run` and `status`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DaemonPaths {
+    /// State directory (database; also the sockets' default place when given).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Control socket [default: STATE_DIR/tripline.sock with --state-dir, else /run/tripline/tripline.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Alert stream socket [default: next to the control socket, events.sock].
+    #[arg(long, value_name = "PATH")]
+    pub events_socket: Option<PathBuf>,
+}
+
+/// `tripline status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Configuration (used to read saved state when no daemon runs).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// State and sockets.
+    #[command(flatten)]
+    pub daemon: DaemonPaths,
+    /// Only these sources (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub ip: Vec<IpAddr>,
+    /// Only sources at or above this danger level [default: MIN_DANGER_LEVEL].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub min_dl: Option<u8>,
+    /// Only the summary tables, no per-source detail.
+    #[arg(long)]
+    pub summary: bool,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Output format of reading commands.

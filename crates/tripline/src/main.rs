@@ -3,12 +3,15 @@
 
 mod analyze;
 mod cli;
+mod control;
 mod input;
 mod progress;
 mod report;
 mod run;
 mod settings;
 mod sources;
+mod status;
+mod store;
 mod term;
 
 use clap::Parser;
@@ -39,6 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Analyze(args) => analyze::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Config(ConfigCommand::Dump(args)) => {
             let loaded = settings::load(&args)?;
             print!("{}", loaded.config.dump());

@@ -1,77 +1,463 @@
-//! `tripline run`: the live detector. Sources send lines as they are
-//! written; each is parsed and fed to the engine at once (no polling
-//! interval), and what the engine says is printed as one JSON object a line.
+//! `tripline run`: the daemon. Sources send lines as they are written; each
+//! is parsed and fed to the engine at once (no polling interval). What the
+//! engine says goes to the detection history, the alert stream and (unless
+//! `--quiet`) standard output as JSON lines. State is saved to SQLite at
+//! least every second and on shutdown, and restored at start.
 //!
-//! This is the first step of the daemon (issue 5): state in SQLite, the
-//! status socket, kmsg, journald and NFLOG sources come next.
+//! One thread owns the engine; sources, sockets and signals talk to it
+//! through one channel of [`Msg`].
 
 use crate::cli::RunArgs;
+use crate::control::{self, Call, Subscribers};
 use crate::settings;
-use crate::sources::{self, file::Start};
+use crate::sources::{self, file::Start, Cursor, Line};
+use crate::status::{self, DaemonInfo, InputInfo};
+use crate::store::{Batch, Detection, Store, Totals, DEFAULT_STATE_DIR};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::Duration;
-use tripline_core::engine::{DangerReason, Engine, Event};
-use tripline_core::ParseOptions;
+use std::time::{Duration, Instant};
+use tripline_core::engine::{DangerReason, Engine, Event, LineOutcome};
+use tripline_core::{ParseOptions, Timestamp};
 
-/// Run until every source has ended.
+/// State is saved at least this often while lines arrive.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Lines handled before the loop looks at time, saves and control requests.
+const BATCH: usize = 4096;
+
+/// What reaches the detection loop.
+enum Msg {
+    Line(Line),
+    Call(Call),
+    Reload,
+    Stop,
+    /// Every line source has ended (stdin closed).
+    SourcesEnded,
+}
+
+/// The daemon's own state besides the engine.
+struct Daemon {
+    engine: Engine,
+    store: Store,
+    totals: Totals,
+    cursors: HashMap<String, Cursor>,
+    /// Lines per origin since start.
+    lines: HashMap<Arc<str>, u64>,
+    detections: Vec<Detection>,
+    alerts: Vec<(IpAddr, u8, String, serde_json::Value)>,
+    subscribers: Subscribers,
+    started: Timestamp,
+    last_save: Option<Timestamp>,
+    problems: Vec<String>,
+    reloads: u64,
+    saves: u64,
+    dirty: bool,
+    quiet: bool,
+}
+
+/// Run until SIGTERM/SIGINT, or until every source has ended.
 pub fn run(args: &RunArgs) -> Result<i32> {
     let loaded = settings::load(&args.config)?;
     for w in &loaded.warnings {
         eprintln!("tripline: warning: {}", crate::term::clean(w));
     }
-    let mut engine = Engine::new(Arc::new(loaded.config), Arc::new(loaded.rules))
-        .context("invalid configuration")?;
     if args.file.is_empty() && !args.stdin {
         bail!("no source: give --file PATH (repeatable) or --stdin");
     }
-    let (tx, rx) = channel();
-    let start = if args.from_start {
-        Start::Beginning
-    } else {
-        Start::End
+    let state_dir = args
+        .daemon
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+    let store = Store::open(&state_dir)?;
+    let mut problems = Vec::new();
+    let saved = store.load(&mut problems)?;
+    let mut engine = Engine::new(Arc::new(loaded.config), Arc::new(loaded.rules))
+        .context("invalid configuration")?;
+    if let Some(snap) = saved.engine {
+        let n = saved.sources.len();
+        if let Err(e) = engine.restore(snap, saved.sources) {
+            problems.push(format!(
+                "{}: saved state not restored: {e}",
+                store.path().display()
+            ));
+            engine = Engine::new(
+                Arc::new(engine.config().clone()),
+                Arc::new(engine.rules().clone()),
+            )?;
+        } else {
+            eprintln!(
+                "tripline: restored {n} sources from {}",
+                store.path().display()
+            );
+        }
+    }
+    engine.track_changes();
+    for p in &problems {
+        eprintln!("tripline: warning: {}", crate::term::clean(p));
+    }
+
+    let (tx, rx) = channel::<Msg>();
+    let (control_path, events_path) = control::socket_paths(&args.daemon);
+    let (call_tx, call_rx) = channel::<Call>();
+    control::serve_control(&control_path, call_tx)?;
+    forward(call_rx, tx.clone(), Msg::Call, None);
+    let subscribers = control::serve_events(&events_path, args.events_group.as_deref())?;
+    spawn_signals(tx.clone())?;
+
+    let (line_tx, line_rx) = channel::<Line>();
+    start_sources(args, &saved.cursors, &line_tx, &mut problems);
+    drop(line_tx);
+    forward(line_rx, tx.clone(), Msg::Line, Some(Msg::SourcesEnded));
+    drop(tx);
+
+    let mut d = Daemon {
+        engine,
+        store,
+        totals: saved.totals,
+        cursors: saved.cursors,
+        lines: HashMap::new(),
+        detections: Vec::new(),
+        alerts: Vec::new(),
+        subscribers,
+        started: settings::wall_clock(),
+        last_save: None,
+        problems,
+        reloads: 0,
+        saves: 0,
+        dirty: false,
+        quiet: args.quiet,
     };
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let code = d.run_loop(&rx, args);
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    d.save()?;
+    let _ = std::fs::remove_file(&control_path);
+    let _ = std::fs::remove_file(&events_path);
+    Ok(code)
+}
+
+/// Start every configured source; one that fails is reported and the others run.
+fn start_sources(
+    args: &RunArgs,
+    cursors: &HashMap<String, Cursor>,
+    tx: &Sender<Line>,
+    problems: &mut Vec<String>,
+) {
     for path in &args.file {
-        // A source that cannot start is reported; the others keep running.
+        let start = match cursors.get(&sources::file_origin(path)) {
+            Some(Cursor::File(pos)) => Start::At(*pos),
+            _ if args.from_start => Start::Beginning,
+            _ => Start::End,
+        };
         if let Err(e) = sources::spawn_file(path.clone(), start, tx.clone()) {
-            eprintln!("tripline: error: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!("tripline: error: {}", crate::term::clean(&msg));
+            problems.push(msg);
         }
     }
     if args.stdin {
         sources::spawn_stdin(tx.clone());
     }
-    drop(tx);
-    let stdout = std::io::stdout();
-    loop {
-        let now = settings::wall_clock();
-        let wait = engine
-            .poll_timeout()
-            .map_or(Duration::from_secs(3600), |t| {
-                Duration::from_micros(t.0.saturating_sub(now.0).max(0) as u64)
-            });
-        match rx.recv_timeout(wait) {
-            Ok(line) => {
-                let opts = ParseOptions {
-                    now: settings::wall_clock(),
-                    ..ParseOptions::default()
-                };
-                let _ = engine.handle_line(&line.text, &opts, opts.now);
-            }
-            Err(RecvTimeoutError::Timeout) => engine.handle_timeout(settings::wall_clock()),
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        let mut out = stdout.lock();
-        while let Some(ev) = engine.poll_event() {
-            if let Some(v) = event_json(&ev) {
-                writeln!(out, "{v}")?;
+}
+
+/// Move messages of one channel into the loop's channel; `end` is sent when
+/// the source channel closes.
+fn forward<T: Send + 'static>(
+    rx: Receiver<T>,
+    tx: Sender<Msg>,
+    wrap: fn(T) -> Msg,
+    end: Option<Msg>,
+) {
+    std::thread::spawn(move || {
+        for m in rx {
+            if tx.send(wrap(m)).is_err() {
+                return;
             }
         }
-        out.flush()?;
+        if let Some(end) = end {
+            let _ = tx.send(end);
+        }
+    });
+}
+
+fn spawn_signals(tx: Sender<Msg>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
+        .context("cannot install signal handlers")?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            let msg = if sig == SIGHUP {
+                Msg::Reload
+            } else {
+                Msg::Stop
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+impl Daemon {
+    fn run_loop(&mut self, rx: &Receiver<Msg>, args: &RunArgs) -> i32 {
+        let mut next_save = Instant::now() + SAVE_EVERY;
+        loop {
+            let wait = self.wait_time(next_save);
+            let first = match rx.recv_timeout(wait) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return 0,
+            };
+            let mut next = first;
+            let mut handled = 0;
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Line(line) => self.handle_line(line),
+                    Msg::Call(call) => {
+                        let answer = self.answer(&call.request);
+                        let _ = call.reply.send(answer);
+                    }
+                    Msg::Reload => self.reload(args),
+                    Msg::Stop => {
+                        self.finish_batch();
+                        return 0;
+                    }
+                    Msg::SourcesEnded => {
+                        self.finish_batch();
+                        return 0;
+                    }
+                }
+                handled += 1;
+                if handled < BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            let now = settings::wall_clock();
+            if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+                self.engine.handle_timeout(now);
+            }
+            self.finish_batch();
+            if Instant::now() >= next_save {
+                if self.dirty {
+                    if let Err(e) = self.save() {
+                        let msg = format!("saving state: {e:#}");
+                        eprintln!("tripline: error: {msg}");
+                        self.problems.push(msg);
+                    }
+                }
+                next_save = Instant::now() + SAVE_EVERY;
+            }
+        }
     }
-    Ok(0)
+
+    fn wait_time(&self, next_save: Instant) -> Duration {
+        let now = settings::wall_clock();
+        let to_timeout = self.engine.poll_timeout().map_or(Duration::MAX, |t| {
+            Duration::from_micros(t.0.saturating_sub(now.0).max(0) as u64)
+        });
+        let to_save = if self.dirty {
+            next_save.saturating_duration_since(Instant::now())
+        } else {
+            Duration::from_secs(3600)
+        };
+        to_timeout.min(to_save)
+    }
+
+    fn handle_line(&mut self, line: Line) {
+        let now = settings::wall_clock();
+        let opts = ParseOptions {
+            now,
+            ..ParseOptions::default()
+        };
+        let t = &mut self.totals;
+        t.lines += 1;
+        match self.engine.handle_line(&line.text, &opts, now) {
+            LineOutcome::NotFirewall => {}
+            LineOutcome::Malformed(_) => {
+                t.firewall_lines += 1;
+                t.malformed += 1;
+            }
+            LineOutcome::Ignored(_) => {
+                t.firewall_lines += 1;
+                t.ignored += 1;
+            }
+            LineOutcome::Accepted => {
+                t.firewall_lines += 1;
+                t.accepted += 1;
+            }
+        }
+        *self.lines.entry(line.origin.clone()).or_default() += 1;
+        if line.cursor != Cursor::None {
+            self.cursors.insert(line.origin.to_string(), line.cursor);
+        }
+        self.dirty = true;
+        self.drain_events();
+    }
+
+    /// Close the interval and hand out what the engine found.
+    fn finish_batch(&mut self) {
+        self.engine.end_interval(self.engine.now());
+        self.drain_events();
+    }
+
+    fn drain_events(&mut self) {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        while let Some(ev) = self.engine.poll_event() {
+            let Some(v) = event_json(&ev) else { continue };
+            self.dirty = true;
+            if let Some((src, kind)) = event_src(&ev) {
+                self.detections.push(Detection {
+                    at: v["at"].as_str().unwrap_or_default().to_string(),
+                    src,
+                    kind,
+                    detail: v.clone(),
+                });
+            }
+            // Alerts (issue 6) and blocking (issue 7) plug in here: each sees
+            // every event in order, with the engine for the evidence.
+            if !self.quiet {
+                let _ = writeln!(out, "{v}");
+            }
+            self.subscribers
+                .broadcast(&json!({ "type": "event", "event": v }).to_string());
+        }
+        let _ = out.flush();
+    }
+
+    fn save(&mut self) -> Result<()> {
+        let changed = self.engine.take_changed();
+        let sources = changed
+            .into_iter()
+            .map(|ip| (ip, self.engine.snapshot_source(ip)))
+            .collect();
+        let snap = self.engine.snapshot();
+        self.store.save(&Batch {
+            sources,
+            engine: &snap,
+            cursors: &self.cursors,
+            totals: &self.totals,
+            detections: &self.detections,
+            alerts: &self.alerts,
+        })?;
+        self.detections.clear();
+        self.alerts.clear();
+        self.dirty = false;
+        self.saves += 1;
+        self.last_save = Some(settings::wall_clock());
+        Ok(())
+    }
+
+    /// SIGHUP: reload configuration and rules, keeping every source's state.
+    /// A configuration that does not load leaves the running one in place.
+    fn reload(&mut self, args: &RunArgs) {
+        let loaded = match settings::load(&args.config) {
+            Ok(l) => l,
+            Err(e) => {
+                let msg = format!("reload refused, keeping the running configuration: {e:#}");
+                eprintln!("tripline: error: {}", crate::term::clean(&msg));
+                self.problems.push(msg);
+                return;
+            }
+        };
+        self.finish_batch();
+        let mut fresh = match Engine::new(Arc::new(loaded.config), Arc::new(loaded.rules)) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("tripline: error: reload refused: {e}");
+                return;
+            }
+        };
+        let snaps: Vec<_> = self
+            .engine
+            .sources()
+            .filter_map(|s| self.engine.snapshot_source(s.addr()))
+            .collect();
+        if let Err(e) = fresh.restore(self.engine.snapshot(), snaps) {
+            eprintln!("tripline: error: reload refused: {e}");
+            return;
+        }
+        fresh.track_changes();
+        // Every source is saved again: signature indices may have moved.
+        fresh.mark_all_changed();
+        self.engine = fresh;
+        self.dirty = true;
+        self.reloads += 1;
+        eprintln!("tripline: configuration reloaded");
+    }
+
+    fn answer(&mut self, req: &control::Request) -> String {
+        match req.cmd.as_str() {
+            "ping" => "{\"pong\":true}\n".to_string(),
+            "status" => {
+                self.finish_batch();
+                // Detections not saved yet come first (newest first).
+                let mut history: Vec<serde_json::Value> = self
+                    .detections
+                    .iter()
+                    .rev()
+                    .filter(|d| req.ip.contains(&d.src))
+                    .map(
+                        |d| json!({ "at": d.at, "src": d.src, "kind": d.kind, "detail": d.detail }),
+                    )
+                    .collect();
+                history.extend(status::history(&self.store, req));
+                status::render(&self.engine, &self.info(), &history, req)
+            }
+            other => format!(
+                "{}\n",
+                json!({ "error": format!("unknown command {other:?}") })
+            ),
+        }
+    }
+
+    fn info(&self) -> DaemonInfo {
+        DaemonInfo {
+            running: true,
+            pid: Some(std::process::id()),
+            started: Some(self.started.to_rfc3339()),
+            database: self.store.path().display().to_string(),
+            inputs: self
+                .lines
+                .iter()
+                .map(|(o, n)| InputInfo {
+                    origin: o.to_string(),
+                    lines: *n,
+                    cursor: self
+                        .cursors
+                        .get(o.as_ref())
+                        .map_or_else(|| "-".into(), |c| format!("{c:?}")),
+                })
+                .collect(),
+            totals: self.totals.clone(),
+            tracked_sources: self.engine.source_count(),
+            max_sources: self.engine.config().max_sources,
+            evicted_sources: self.engine.stats().evicted,
+            subscribers: self.subscribers.len(),
+            reloads: self.reloads,
+            saves: self.saves,
+            last_save: self.last_save.map(|t| t.to_rfc3339()),
+            problems: self.problems.clone(),
+        }
+    }
+}
+
+fn event_src(ev: &Event) -> Option<(IpAddr, &'static str)> {
+    match ev {
+        Event::DangerRaised { src, .. } => Some((*src, "danger_raised")),
+        Event::SignatureMatched { src, .. } => Some((*src, "signature")),
+        Event::OsGuessed { src, .. } => Some((*src, "os_guessed")),
+        Event::ScanExpired { src, .. } => Some((*src, "scan_expired")),
+        Event::SourceSeen { .. } => None,
+    }
 }
 
 fn event_json(ev: &Event) -> Option<serde_json::Value> {

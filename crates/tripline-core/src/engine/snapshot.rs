@@ -123,6 +123,13 @@ impl Engine {
         }
     }
 
+    /// Report every source as changed (after a reload renumbered signatures).
+    pub fn mark_all_changed(&mut self) {
+        if let Some(c) = &mut self.changes {
+            c.set.extend(self.sources.iter().map(|s| s.src));
+        }
+    }
+
     pub(crate) fn mark_changed(&mut self, si: usize) {
         if let Some(c) = &mut self.changes {
             c.mark(self.sources[si].src);

@@ -42,6 +42,12 @@ pub struct Follower {
 impl Follower {
     /// Follow `path`. A missing file is not an error: it is opened when it appears.
     pub fn new(path: &Path, start: Start) -> io::Result<Follower> {
+        if path.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory, not a log file",
+            ));
+        }
         let mut f = Follower {
             path: path.to_path_buf(),
             file: None,

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod conformance;
+mod daemon;
 mod run;
 mod tidy;
 mod util;

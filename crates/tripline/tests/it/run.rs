@@ -33,9 +33,12 @@ impl Drop for Run {
 }
 
 fn start(file: &std::path::Path) -> Run {
+    let state = file.parent().unwrap().join("state");
     let mut child = tripline()
         .args(["run", "--file"])
         .arg(file)
+        .arg("--state-dir")
+        .arg(state)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
