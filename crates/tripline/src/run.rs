@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripline_core::engine::{DangerReason, Engine, Event, LineOutcome};
@@ -27,6 +27,9 @@ use tripline_core::{ParseOptions, Timestamp};
 
 /// State is saved at least this often while lines arrive.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Changed sources that trigger a save before the second is up.
+const MAX_PENDING_CHANGES: usize = 50_000;
 
 /// Lines handled before the loop looks at time, saves and control requests.
 const BATCH: usize = 4096;
@@ -103,7 +106,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         eprintln!("tripline: warning: {}", crate::term::clean(p));
     }
 
-    let (tx, rx) = channel::<Msg>();
+    let (tx, rx) = sync_channel::<Msg>(sources::LINE_QUEUE);
     let (control_path, events_path) = control::socket_paths(&args.daemon);
     let (call_tx, call_rx) = channel::<Call>();
     control::serve_control(&control_path, call_tx)?;
@@ -111,7 +114,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let subscribers = control::serve_events(&events_path, args.events_group.as_deref())?;
     spawn_signals(tx.clone())?;
 
-    let (line_tx, line_rx) = channel::<Line>();
+    let (line_tx, line_rx) = sync_channel::<Line>(sources::LINE_QUEUE);
     start_sources(args, &saved.cursors, &line_tx, &mut problems);
     drop(line_tx);
     forward(line_rx, tx.clone(), Msg::Line, Some(Msg::SourcesEnded));
@@ -147,7 +150,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 fn start_sources(
     args: &RunArgs,
     cursors: &HashMap<String, Cursor>,
-    tx: &Sender<Line>,
+    tx: &sources::LineTx,
     problems: &mut Vec<String>,
 ) {
     for path in &args.file {
@@ -171,7 +174,7 @@ fn start_sources(
 /// the source channel closes.
 fn forward<T: Send + 'static>(
     rx: Receiver<T>,
-    tx: Sender<Msg>,
+    tx: SyncSender<Msg>,
     wrap: fn(T) -> Msg,
     end: Option<Msg>,
 ) {
@@ -187,7 +190,7 @@ fn forward<T: Send + 'static>(
     });
 }
 
-fn spawn_signals(tx: Sender<Msg>) -> Result<()> {
+fn spawn_signals(tx: SyncSender<Msg>) -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
         .context("cannot install signal handlers")?;
@@ -245,7 +248,9 @@ impl Daemon {
                 self.engine.handle_timeout(now);
             }
             self.finish_batch();
-            if Instant::now() >= next_save {
+            // A flood changes sources faster than the clock ticks: save early
+            // so the list of changes stays small.
+            if Instant::now() >= next_save || self.engine.changed_count() > MAX_PENDING_CHANGES {
                 if self.dirty {
                     if let Err(e) = self.save() {
                         let msg = format!("saving state: {e:#}");
@@ -309,9 +314,14 @@ impl Daemon {
     }
 
     fn drain_events(&mut self) {
+        let Some(first) = self.engine.poll_event() else {
+            return;
+        };
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        while let Some(ev) = self.engine.poll_event() {
+        let mut next = Some(first);
+        while let Some(ev) = next.take() {
+            next = self.engine.poll_event();
             let Some(v) = event_json(&ev) else { continue };
             self.dirty = true;
             if let Some((src, kind)) = event_src(&ev) {
@@ -335,13 +345,13 @@ impl Daemon {
 
     fn save(&mut self) -> Result<()> {
         let changed = self.engine.take_changed();
-        let sources = changed
+        let engine = &self.engine;
+        let mut sources = changed
             .into_iter()
-            .map(|ip| (ip, self.engine.snapshot_source(ip)))
-            .collect();
-        let snap = self.engine.snapshot();
-        self.store.save(&Batch {
-            sources,
+            .map(|ip| (ip, engine.snapshot_source(ip)));
+        let snap = engine.snapshot();
+        self.store.save(Batch {
+            sources: &mut sources,
             engine: &snap,
             cursors: &self.cursors,
             totals: &self.totals,

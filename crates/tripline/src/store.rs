@@ -91,8 +91,9 @@ pub struct Saved {
 
 /// Everything one save writes.
 pub struct Batch<'a> {
-    /// Changed sources: a snapshot, or `None` when the source is gone (evicted).
-    pub sources: Vec<(IpAddr, Option<SourceSnapshot>)>,
+    /// Changed sources: a snapshot, or `None` when the source is gone
+    /// (evicted). Streamed: a flood's worth of snapshots is never held at once.
+    pub sources: &'a mut dyn Iterator<Item = (IpAddr, Option<SourceSnapshot>)>,
     /// The engine-wide snapshot.
     pub engine: &'a EngineSnapshot,
     /// Cursors that moved.
@@ -225,7 +226,7 @@ impl Store {
     }
 
     /// Write one save, atomically.
-    pub fn save(&mut self, b: &Batch<'_>) -> Result<()> {
+    pub fn save(&mut self, b: Batch<'_>) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut put = tx.prepare_cached(
@@ -233,10 +234,10 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             let mut del = tx.prepare_cached("DELETE FROM sources WHERE ip = ?1")?;
-            for (ip, snap) in &b.sources {
+            for (ip, snap) in b.sources {
                 match snap {
                     Some(s) => {
-                        let blob = postcard::to_allocvec(s)?;
+                        let blob = postcard::to_allocvec(&s)?;
                         put.execute(params![
                             ip.to_string(),
                             s.danger_level(),

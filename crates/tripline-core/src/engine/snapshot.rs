@@ -123,6 +123,11 @@ impl Engine {
         }
     }
 
+    /// How many sources changed since the last [`Engine::take_changed`].
+    pub fn changed_count(&self) -> usize {
+        self.changes.as_ref().map_or(0, |c| c.set.len())
+    }
+
     /// Report every source as changed (after a reload renumbered signatures).
     pub fn mark_all_changed(&mut self) {
         if let Some(c) = &mut self.changes {

@@ -8,9 +8,16 @@ use anyhow::{Context, Result};
 use notify::Watcher;
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Where sources send lines: bounded, so a source that reads faster than
+/// detection keeps up waits instead of piling lines up in memory.
+pub type LineTx = std::sync::mpsc::SyncSender<Line>;
+
+/// Lines queued between the sources and detection at most.
+pub const LINE_QUEUE: usize = 4096;
 
 /// The store's name of a file source.
 pub fn file_origin(path: &std::path::Path) -> String {
@@ -45,7 +52,7 @@ pub enum Cursor {
 }
 
 /// Follow `path` from `start`, sending each new line; runs until the receiver is gone.
-pub fn spawn_file(path: PathBuf, start: file::Start, tx: Sender<Line>) -> Result<()> {
+pub fn spawn_file(path: PathBuf, start: file::Start, tx: LineTx) -> Result<()> {
     let origin: Arc<str> = file_origin(&path).into();
     let mut follower = file::Follower::new(&path, start)
         .with_context(|| format!("cannot follow {}", path.display()))?;
@@ -92,7 +99,7 @@ pub fn spawn_file(path: PathBuf, start: file::Start, tx: Sender<Line>) -> Result
 }
 
 /// Read standard input line by line.
-pub fn spawn_stdin(tx: Sender<Line>) {
+pub fn spawn_stdin(tx: LineTx) {
     let origin: Arc<str> = "stdin".into();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
