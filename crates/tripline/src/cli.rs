@@ -77,6 +77,15 @@ pub struct RunArgs {
     /// Read lines from standard input.
     #[arg(long)]
     pub stdin: bool,
+    /// Read the kernel's log buffer, /dev/kmsg.
+    #[arg(long)]
+    pub kmsg: bool,
+    /// Read kernel messages from journald.
+    #[arg(long)]
+    pub journal: bool,
+    /// Read packets from an NFLOG group over netlink (repeatable).
+    #[arg(long, value_name = "GROUP")]
+    pub nflog: Vec<u16>,
     /// Read files from their beginning instead of their end (when no position is saved).
     #[arg(long)]
     pub from_start: bool,

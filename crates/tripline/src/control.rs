@@ -179,6 +179,21 @@ pub fn serve_events(path: &Path, group: Option<&str>) -> Result<Subscribers> {
     Ok(subs)
 }
 
+/// Command-line paths, completed from `[daemon]`: flags win.
+pub fn with_config(
+    d: &crate::cli::DaemonPaths,
+    cfg: &tripline_core::config::DaemonConfig,
+) -> crate::cli::DaemonPaths {
+    let pick = |flag: &Option<PathBuf>, conf: &Option<String>| {
+        flag.clone().or_else(|| conf.as_ref().map(PathBuf::from))
+    };
+    crate::cli::DaemonPaths {
+        state_dir: pick(&d.state_dir, &cfg.state_dir),
+        socket: pick(&d.socket, &cfg.socket),
+        events_socket: pick(&d.events_socket, &cfg.events_socket),
+    }
+}
+
 /// The sockets' paths for a daemon.
 pub fn socket_paths(d: &crate::cli::DaemonPaths) -> (PathBuf, PathBuf) {
     let control = match (&d.socket, &d.state_dir) {

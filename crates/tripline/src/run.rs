@@ -10,10 +10,11 @@
 use crate::cli::RunArgs;
 use crate::control::{self, Call, Subscribers};
 use crate::settings;
+use crate::sources::plan::{plan, SourceSpec};
 use crate::sources::{self, file::Start, Cursor, Line};
 use crate::status::{self, DaemonInfo, InputInfo};
 use crate::store::{Batch, Detection, Store, Totals, DEFAULT_STATE_DIR};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -70,11 +71,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     for w in &loaded.warnings {
         eprintln!("tripline: warning: {}", crate::term::clean(w));
     }
-    if args.file.is_empty() && !args.stdin {
-        bail!("no source: give --file PATH (repeatable) or --stdin");
-    }
-    let state_dir = args
-        .daemon
+    let paths = control::with_config(&args.daemon, &loaded.config.daemon);
+    let events_group = args
+        .events_group
+        .clone()
+        .or_else(|| loaded.config.daemon.events_group.clone());
+    let state_dir = paths
         .state_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
@@ -107,15 +109,23 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     }
 
     let (tx, rx) = sync_channel::<Msg>(sources::LINE_QUEUE);
-    let (control_path, events_path) = control::socket_paths(&args.daemon);
+    let (control_path, events_path) = control::socket_paths(&paths);
     let (call_tx, call_rx) = channel::<Call>();
     control::serve_control(&control_path, call_tx)?;
     forward(call_rx, tx.clone(), Msg::Call, None);
-    let subscribers = control::serve_events(&events_path, args.events_group.as_deref())?;
+    let subscribers = control::serve_events(&events_path, events_group.as_deref())?;
     spawn_signals(tx.clone())?;
 
+    let (specs, why) = plan(args, engine.config());
+    eprintln!("tripline: sources ({why}): {specs:?}");
     let (line_tx, line_rx) = sync_channel::<Line>(sources::LINE_QUEUE);
-    start_sources(args, &saved.cursors, &line_tx, &mut problems);
+    start_sources(
+        &specs,
+        args.from_start,
+        &saved.cursors,
+        &line_tx,
+        &mut problems,
+    );
     drop(line_tx);
     forward(line_rx, tx.clone(), Msg::Line, Some(Msg::SourcesEnded));
     drop(tx);
@@ -148,25 +158,33 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
 /// Start every configured source; one that fails is reported and the others run.
 fn start_sources(
-    args: &RunArgs,
+    specs: &[SourceSpec],
+    from_start: bool,
     cursors: &HashMap<String, Cursor>,
     tx: &sources::LineTx,
     problems: &mut Vec<String>,
 ) {
-    for path in &args.file {
-        let start = match cursors.get(&sources::file_origin(path)) {
-            Some(Cursor::File(pos)) => Start::At(*pos),
-            _ if args.from_start => Start::Beginning,
-            _ => Start::End,
+    for spec in specs {
+        let started = match spec {
+            SourceSpec::File(path) => {
+                let start = match cursors.get(&sources::file_origin(path)) {
+                    Some(Cursor::File(pos)) => Start::At(*pos),
+                    _ if from_start => Start::Beginning,
+                    _ => Start::End,
+                };
+                sources::spawn_file(path.clone(), start, tx.clone())
+            }
+            SourceSpec::Stdin => {
+                sources::spawn_stdin(tx.clone());
+                Ok(())
+            }
+            other => Err(anyhow::anyhow!("{other:?}: not built in yet")),
         };
-        if let Err(e) = sources::spawn_file(path.clone(), start, tx.clone()) {
+        if let Err(e) = started {
             let msg = format!("{e:#}");
             eprintln!("tripline: error: {}", crate::term::clean(&msg));
             problems.push(msg);
         }
-    }
-    if args.stdin {
-        sources::spawn_stdin(tx.clone());
     }
 }
 

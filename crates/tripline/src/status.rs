@@ -184,19 +184,29 @@ pub fn run(args: &StatusArgs) -> Result<i32> {
         min_dl: args.min_dl,
         summary: args.summary,
     };
-    let (socket, _) = control::socket_paths(&args.daemon);
+    // The configuration may name the state directory and sockets; a broken
+    // one (being edited while the daemon runs) must not hide the daemon.
+    let loaded = settings::load(&args.config);
+    let paths = match &loaded {
+        Ok(l) => control::with_config(&args.daemon, &l.config.daemon),
+        Err(_) => args.daemon.clone(),
+    };
+    let (socket, _) = control::socket_paths(&paths);
     let answer = match control::ask(&socket, &req)? {
         Some(a) => a,
-        None => from_saved_state(args, &req)?,
+        None => from_saved_state(loaded?, &paths, &req)?,
     };
     std::io::stdout().write_all(answer.as_bytes())?;
     Ok(0)
 }
 
 /// The status from the database when no daemon answers.
-fn from_saved_state(args: &StatusArgs, req: &Request) -> Result<String> {
-    let dir = args
-        .daemon
+fn from_saved_state(
+    loaded: settings::Loaded,
+    paths: &crate::cli::DaemonPaths,
+    req: &Request,
+) -> Result<String> {
+    let dir = paths
         .state_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
@@ -207,7 +217,6 @@ fn from_saved_state(args: &StatusArgs, req: &Request) -> Result<String> {
             db.display()
         );
     }
-    let loaded = settings::load(&args.config)?;
     let store = Store::open(&dir)?;
     let mut warnings = Vec::new();
     let saved = store.load(&mut warnings)?;

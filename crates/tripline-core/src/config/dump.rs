@@ -153,6 +153,33 @@ impl Config {
             let _ = writeln!(out, "{:<30} {}", k, yn(v));
         }
         let _ = writeln!(out, "{:<30} {}", "max-sources", self.max_sources);
+        let d = &self.daemon;
+        if d.sources_set {
+            for f in &d.files {
+                let _ = writeln!(out, "{:<30} file {}", "source", clean(f));
+            }
+            if d.kmsg {
+                let _ = writeln!(out, "{:<30} kmsg", "source");
+            }
+            if d.journal {
+                let _ = writeln!(out, "{:<30} journal", "source");
+            }
+            for g in &d.nflog {
+                let _ = writeln!(out, "{:<30} nflog {g}", "source");
+            }
+        } else {
+            let _ = writeln!(out, "{:<30} automatic", "source");
+        }
+        for (k, v) in [
+            ("state-dir", &d.state_dir),
+            ("socket", &d.socket),
+            ("events-socket", &d.events_socket),
+            ("events-group", &d.events_group),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(out, "{:<30} {}", k, clean(v));
+            }
+        }
         let _ = writeln!(
             out,
             "# auto_dl ({} entries, evaluation order)",

@@ -271,6 +271,9 @@ impl ConfigBuilder {
         cfg.signatures_enabled = t.signatures_enabled.unwrap_or(cfg.signatures_enabled);
         cfg.trw = t.trw.clone();
         cfg.max_sources = t.max_sources.unwrap_or(cfg.max_sources);
+        if let Some(d) = &t.daemon {
+            cfg.daemon = d.clone();
+        }
 
         cfg.vars = vars;
         Ok(Loaded {

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod auto_dl;
+mod daemon;
 mod dump;
 mod error;
 mod lower;
@@ -29,6 +30,7 @@ use crate::packet::Proto;
 use std::collections::BTreeMap;
 
 pub use auto_dl::{AutoDl, AutoDlParsed, UnresolvedHost};
+pub use daemon::DaemonConfig;
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
 pub use lower::{ConfigBuilder, Loaded};
 pub use psad_conf::PsadConf;
@@ -106,6 +108,8 @@ pub struct Config {
     /// `detection.max-sources` (Tripline): sources tracked at most (0 = unlimited);
     /// beyond it the least dangerous, longest-quiet sources are evicted.
     pub max_sources: u64,
+    /// `[sources]` and `[daemon]` (Tripline).
+    pub daemon: DaemonConfig,
     /// `EXPECT_TCP_OPTIONS` (Masscan marker).
     pub expect_tcp_options: bool,
     /// `MAX_HOPS` for TTL matching in fingerprints.
@@ -165,6 +169,7 @@ impl Default for Config {
             scan_timeout_secs: 3600,
             max_scan_ip_pairs: 0,
             max_sources: DEFAULT_MAX_SOURCES,
+            daemon: DaemonConfig::default(),
             expect_tcp_options: true,
             max_hops: 20,
             icmp_validation: true,

@@ -33,6 +33,7 @@ pub(crate) struct TriplineSettings {
     pub signatures_enabled: Option<bool>,
     pub trw: Option<crate::engine::TrwConfig>,
     pub max_sources: Option<u64>,
+    pub daemon: Option<super::daemon::DaemonConfig>,
 }
 
 impl TriplineSettings {
@@ -43,6 +44,9 @@ impl TriplineSettings {
         self.icmp6_validation = self.icmp6_validation.or(other.icmp6_validation);
         self.signatures_enabled = self.signatures_enabled.or(other.signatures_enabled);
         self.max_sources = self.max_sources.or(other.max_sources);
+        if self.daemon.is_none() {
+            self.daemon = other.daemon.clone();
+        }
         if self.trw.is_none() {
             self.trw = other.trw.clone();
         }
@@ -56,6 +60,8 @@ struct Root {
     alerts: Option<Alerts>,
     files: Option<Files>,
     trw: Option<Spanned<Trw>>,
+    sources: Option<super::daemon::SourcesSection>,
+    daemon: Option<super::daemon::DaemonSection>,
     vars: Option<BTreeMap<String, Spanned<::toml::Value>>>,
 }
 
@@ -428,6 +434,12 @@ impl TomlConfig {
         if let Some(t) = &root.trw {
             let origin = l.origin("trw", t.span());
             tripline.trw = lower_trw(t.get_ref(), &origin)?;
+        }
+        if root.sources.is_some() || root.daemon.is_some() {
+            tripline.daemon = Some(super::daemon::DaemonConfig::from_sections(
+                root.sources.as_ref(),
+                root.daemon.as_ref(),
+            ));
         }
         let mut psad_conf = None;
         if let Some(f) = &root.files {

@@ -3,6 +3,7 @@
 //! events (with a one-second safety net), not on a polling interval.
 
 pub mod file;
+pub mod plan;
 
 use anyhow::{Context, Result};
 use notify::Watcher;

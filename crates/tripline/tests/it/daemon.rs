@@ -285,3 +285,66 @@ fn an_unreadable_source_is_named_and_the_others_keep_running() {
 fn nix_kill(pid: u32, sig: &str) {
     run_ok(std::process::Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]));
 }
+
+#[test]
+fn tells_systemd_it_is_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sock_path = dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let log = dir.join("kern.log");
+    append(&log, &[]);
+    let child = tripline()
+        .args(["run", "--quiet", "--state-dir"])
+        .arg(dir.join("state"))
+        .arg("--file")
+        .arg(&log)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon {
+        child,
+        dir: dir.to_path_buf(),
+    };
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("READY=1 within 30 s");
+    assert_eq!(buf[..n].trim_ascii(), b"READY=1");
+    // Ready means serving: status answers at once.
+    assert!(try_status(dir).is_some());
+    nix_kill(d.child.id(), "TERM");
+    let n = sock.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(buf[..n].trim_ascii(), b"STOPPING=1");
+    assert!(d.child.wait().unwrap().success());
+}
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let unit = std::fs::read_to_string(repo().join("dist/tripline.service")).unwrap();
+    let Ok(out) = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("note: systemd-analyze not installed, skipping");
+        return;
+    };
+    assert!(out.status.success());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("tripline.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/tripline", env!("CARGO_BIN_EXE_tripline")),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+    assert!(unit.contains("Type=notify"));
+}
