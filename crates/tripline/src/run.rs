@@ -13,7 +13,7 @@ use crate::settings;
 use crate::sources::{self, file::Start, Cursor, Line};
 use crate::status::{self, DaemonInfo, InputInfo};
 use crate::store::{Batch, Detection, Store, Totals, DEFAULT_STATE_DIR};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -70,9 +70,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     for w in &loaded.warnings {
         eprintln!("tripline: warning: {}", crate::term::clean(w));
     }
-    if args.file.is_empty() && !args.stdin {
-        bail!("no source: give --file PATH (repeatable) or --stdin");
-    }
     let state_dir = args
         .daemon
         .state_dir
@@ -116,6 +113,21 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
     let (line_tx, line_rx) = sync_channel::<Line>(sources::LINE_QUEUE);
     start_sources(args, &saved.cursors, &line_tx, &mut problems);
+    // --- live kernel sources (sources branch): kmsg, journald, NFLOG, and
+    // the automatic default when no source is given. `_live` keeps
+    // journalctl running and holds the lost-record counters.
+    let no_source =
+        args.file.is_empty() && !args.stdin && !args.kmsg && !args.journal && args.nflog.is_empty();
+    let _live = sources::start_live(
+        args.kmsg,
+        args.journal,
+        &args.nflog,
+        no_source,
+        &saved.cursors,
+        &line_tx,
+        &mut problems,
+    );
+    // --- end of live kernel sources ---
     drop(line_tx);
     forward(line_rx, tx.clone(), Msg::Line, Some(Msg::SourcesEnded));
     drop(tx);
