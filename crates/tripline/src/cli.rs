@@ -77,15 +77,6 @@ pub struct RunArgs {
     /// Read lines from standard input.
     #[arg(long)]
     pub stdin: bool,
-    /// Read the kernel's log buffer, /dev/kmsg.
-    #[arg(long)]
-    pub kmsg: bool,
-    /// Read kernel messages from journald.
-    #[arg(long)]
-    pub journal: bool,
-    /// Read packets from an NFLOG group over netlink (repeatable).
-    #[arg(long, value_name = "GROUP")]
-    pub nflog: Vec<u16>,
     /// Read files from their beginning instead of their end (when no position is saved).
     #[arg(long)]
     pub from_start: bool,
@@ -98,6 +89,16 @@ pub struct RunArgs {
     /// Do not print events on standard output.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Read the kernel log ring buffer (/dev/kmsg), from its end.
+    #[arg(long)]
+    pub kmsg: bool,
+    /// Follow journald's kernel messages (`journalctl -k -f`), from now on.
+    #[arg(long)]
+    pub journal: bool,
+    /// Read packets logged to this NFLOG group over netlink (repeatable;
+    /// iptables `-j NFLOG --nflog-group N`, nft `log group N`).
+    #[arg(long, value_name = "GROUP")]
+    pub nflog: Vec<u16>,
 }
 
 /// Where the daemon keeps its state and sockets (shared by `run` and `status`).
@@ -234,5 +235,26 @@ mod tests {
         assert_eq!(a.min_dl, Some(2));
         assert_eq!(a.files.len(), 2);
         assert!(Cli::try_parse_from(["tripline", "analyze", "--min-dl", "6"]).is_err());
+    }
+
+    #[test]
+    fn live_source_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "tripline",
+            "run",
+            "--kmsg",
+            "--journal",
+            "--nflog",
+            "5",
+            "--nflog",
+            "6",
+        ])
+        .unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        assert!(r.kmsg && r.journal);
+        assert_eq!(r.nflog, [5, 6]);
+        assert!(Cli::try_parse_from(["tripline", "run", "--nflog", "70000"]).is_err());
     }
 }

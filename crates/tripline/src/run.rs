@@ -47,6 +47,8 @@ enum Msg {
 
 /// The daemon's own state besides the engine.
 struct Daemon {
+    /// Kernel sources' handles (journalctl child, lost-record counters).
+    live: sources::Live,
     engine: Engine,
     store: Store,
     totals: Totals,
@@ -119,7 +121,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let (specs, why) = plan(args, engine.config());
     eprintln!("tripline: sources ({why}): {specs:?}");
     let (line_tx, line_rx) = sync_channel::<Line>(sources::LINE_QUEUE);
-    start_sources(
+    let live = start_sources(
         &specs,
         args.from_start,
         &saved.cursors,
@@ -131,6 +133,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     drop(tx);
 
     let mut d = Daemon {
+        live,
         engine,
         store,
         totals: saved.totals,
@@ -163,7 +166,8 @@ fn start_sources(
     cursors: &HashMap<String, Cursor>,
     tx: &sources::LineTx,
     problems: &mut Vec<String>,
-) {
+) -> sources::Live {
+    let mut live = sources::Live::default();
     for spec in specs {
         let started = match spec {
             SourceSpec::File(path) => {
@@ -178,7 +182,25 @@ fn start_sources(
                 sources::spawn_stdin(tx.clone());
                 Ok(())
             }
-            other => Err(anyhow::anyhow!("{other:?}: not built in yet")),
+            SourceSpec::Kmsg => {
+                let seq = match cursors.get("kmsg") {
+                    Some(Cursor::Kmsg(seq)) => Some(*seq),
+                    _ => None,
+                };
+                sources::spawn_kmsg(seq, tx.clone())
+                    .map(|h| live.lost.push(("kmsg".into(), h.lost)))
+            }
+            SourceSpec::Journal => {
+                let after = match cursors.get("journal") {
+                    Some(Cursor::Journal(c)) => Some(c.clone()),
+                    _ => None,
+                };
+                sources::spawn_journal(after, tx.clone()).map(|h| live.journal = Some(h))
+            }
+            SourceSpec::Nflog(group) => sources::spawn_nflog(*group, tx.clone()).map(|h| {
+                live.lost
+                    .push((sources::nflog::nflog_origin(*group), h.lost))
+            }),
         };
         if let Err(e) = started {
             let msg = format!("{e:#}");
@@ -186,6 +208,7 @@ fn start_sources(
             problems.push(msg);
         }
     }
+    live
 }
 
 /// Move messages of one channel into the loop's channel; `end` is sent when
@@ -447,24 +470,41 @@ impl Daemon {
         }
     }
 
+    fn inputs(&self) -> Vec<InputInfo> {
+        let mut names: Vec<String> = self.lines.keys().map(|o| o.to_string()).collect();
+        for (o, _) in &self.live.lost {
+            if !names.contains(o) {
+                names.push(o.clone());
+            }
+        }
+        names.sort();
+        names
+            .into_iter()
+            .map(|o| InputInfo {
+                lines: self.lines.get(o.as_str()).copied().unwrap_or(0),
+                lost: self
+                    .live
+                    .lost
+                    .iter()
+                    .filter(|(name, _)| *name == o)
+                    .map(|(_, n)| n.load(std::sync::atomic::Ordering::Relaxed))
+                    .sum(),
+                cursor: self
+                    .cursors
+                    .get(&o)
+                    .map_or_else(|| "-".into(), |c| format!("{c:?}")),
+                origin: o,
+            })
+            .collect()
+    }
+
     fn info(&self) -> DaemonInfo {
         DaemonInfo {
             running: true,
             pid: Some(std::process::id()),
             started: Some(self.started.to_rfc3339()),
             database: self.store.path().display().to_string(),
-            inputs: self
-                .lines
-                .iter()
-                .map(|(o, n)| InputInfo {
-                    origin: o.to_string(),
-                    lines: *n,
-                    cursor: self
-                        .cursors
-                        .get(o.as_ref())
-                        .map_or_else(|| "-".into(), |c| format!("{c:?}")),
-                })
-                .collect(),
+            inputs: self.inputs(),
             totals: self.totals.clone(),
             tracked_sources: self.engine.source_count(),
             max_sources: self.engine.config().max_sources,

@@ -56,6 +56,8 @@ pub struct InputInfo {
     pub origin: String,
     /// Lines read from it since start.
     pub lines: u64,
+    /// Records the kernel dropped before they were read (kmsg overruns, NFLOG gaps).
+    pub lost: u64,
     /// Its position (saved cursor), as text.
     pub cursor: String,
 }
@@ -150,9 +152,10 @@ fn write_header(out: &mut impl Write, i: &DaemonInfo) -> std::io::Result<()> {
     for inp in &i.inputs {
         writeln!(
             out,
-            "    Input: {} ({} lines, at {})",
+            "    Input: {} ({} lines, {} lost, at {})",
             crate::term::clean(&inp.origin),
             inp.lines,
+            inp.lost,
             inp.cursor
         )?;
     }
@@ -241,6 +244,7 @@ fn from_saved_state(
             .map(|(o, c)| InputInfo {
                 origin: o.clone(),
                 lines: 0,
+                lost: 0,
                 cursor: format!("{c:?}"),
             })
             .collect(),

@@ -6,6 +6,7 @@
 //! LOG body. The journal export format is multi-line, so it has its own
 //! stateful decoder, [`JournalExport`], feeding [`parse_message`].
 //! [`psad_compat_check`] says whether psad 2.4.6 would have accepted a line.
+//! [`nflog`] prints NFLOG packets as the kernel's LOG text.
 //! Parsing never panics; apart from JSON input it never allocates.
 
 mod compat;
@@ -13,6 +14,7 @@ mod dump;
 mod fields;
 mod header;
 mod journal;
+pub mod nflog;
 mod num;
 pub(crate) mod time;
 

@@ -1,9 +1,18 @@
 //! Where log lines come from. Each source runs on its own thread and sends
 //! complete lines to the detection loop; a file source wakes on inotify
 //! events (with a one-second safety net), not on a polling interval.
+//! `kmsg.rs` reads /dev/kmsg, `journal.rs` follows journalctl, `nflog.rs`
+//! reads NFLOG groups over netlink; `plan.rs` picks the sources to start.
 
 pub mod file;
+pub mod journal;
+pub mod kmsg;
+pub mod nflog;
 pub mod plan;
+
+pub use journal::{spawn_journal, JournalHandle};
+pub use kmsg::spawn_kmsg;
+pub use nflog::spawn_nflog;
 
 use anyhow::{Context, Result};
 use notify::Watcher;
@@ -40,7 +49,6 @@ pub struct Line {
 
 /// A source's resumable position after a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // Kmsg/Journal: their sources come next
 pub enum Cursor {
     /// Not resumable (stdin, NFLOG).
     None,
@@ -115,4 +123,14 @@ pub fn spawn_stdin(tx: LineTx) {
             }
         }
     });
+}
+
+/// The kernel sources `tripline run` started; keep it alive as long as they
+/// should run (dropping it stops journalctl).
+#[derive(Default)]
+pub struct Live {
+    /// The journal source's child process.
+    pub journal: Option<JournalHandle>,
+    /// Records or packets lost by each source (origin, count), for status.
+    pub lost: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
 }

@@ -3,6 +3,8 @@
 mod analyze;
 mod conformance;
 mod daemon;
+mod netns;
 mod run;
+mod sources;
 mod tidy;
 mod util;
