@@ -1,6 +1,7 @@
 //! `tripline`: the command-line shell around tripline-core.
 #![forbid(unsafe_code)]
 
+mod alert;
 mod analyze;
 mod cli;
 mod control;

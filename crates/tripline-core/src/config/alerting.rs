@@ -488,8 +488,15 @@ pub(crate) fn lower(
             "" | "_CHANGEME_" => None,
             h => Some(h.to_string()),
         },
-        alert_prefix: get("MAIL_ALERT_PREFIX").to_string(),
-        status_prefix: get("MAIL_STATUS_PREFIX").to_string(),
+        // Our own prefixes unless a psad.conf (whose users may filter on psad's) is loaded.
+        alert_prefix: match get("MAIL_ALERT_PREFIX") {
+            "[psad-alert]" if !psad_conf => "[tripline-alert]".to_string(),
+            p => p.to_string(),
+        },
+        status_prefix: match get("MAIL_STATUS_PREFIX") {
+            "[psad-status]" if !psad_conf => "[tripline-status]".to_string(),
+            p => p.to_string(),
+        },
         ..AlertingConfig::default()
     };
     let to: Vec<String> = get("EMAIL_ADDRESSES")
