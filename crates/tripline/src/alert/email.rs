@@ -112,7 +112,11 @@ impl Sink for Email {
             }
             out => {
                 let mut m = Message::builder()
-                    .from(self.from.parse().with_context(|| format!("bad from {:?}", self.from))?)
+                    .from(
+                        self.from
+                            .parse()
+                            .with_context(|| format!("bad from {:?}", self.from))?,
+                    )
                     .subject(subject)
                     .header(ContentType::TEXT_PLAIN);
                 for t in &self.to {
@@ -150,28 +154,40 @@ pub fn start(
     let smtp = smtp(&e.transport)?;
     let e2 = e.clone();
     let (ap, sp) = (all.alert_prefix.clone(), all.status_prefix.clone());
-    Ok(Channel::spawn("email".into(), &e.limits, 1, false, move || {
-        let out = match (&e2.transport, &smtp) {
-            (_, Some(s)) => Out::Smtp(s.clone()),
-            (EmailTransport::Sendmail { path }, _) => {
-                Out::Sendmail(SendmailTransport::new_with_command(path))
-            }
-            (EmailTransport::MailCmd { path, append_header }, _) => Out::Mail {
-                path: path.clone(),
-                header: append_header.clone(),
-            },
-            (EmailTransport::Smtp { .. }, None) => Out::Mail {
-                path: "/usr/bin/mail".into(),
-                header: Vec::new(),
-            },
-        };
-        Box::new(Email {
-            to: e2.to.clone(),
-            from: from.clone(),
-            alert_prefix: ap.clone(),
-            status_prefix: sp.clone(),
-            out,
-            lookups: lookups.clone(),
-        })
-    }))
+    Ok(Channel::spawn(
+        "email".into(),
+        &e.limits,
+        1,
+        false,
+        move || {
+            let out = match (&e2.transport, &smtp) {
+                (_, Some(s)) => Out::Smtp(s.clone()),
+                (EmailTransport::Sendmail { path }, _) => {
+                    Out::Sendmail(SendmailTransport::new_with_command(path))
+                }
+                (
+                    EmailTransport::MailCmd {
+                        path,
+                        append_header,
+                    },
+                    _,
+                ) => Out::Mail {
+                    path: path.clone(),
+                    header: append_header.clone(),
+                },
+                (EmailTransport::Smtp { .. }, None) => Out::Mail {
+                    path: "/usr/bin/mail".into(),
+                    header: Vec::new(),
+                },
+            };
+            Box::new(Email {
+                to: e2.to.clone(),
+                from: from.clone(),
+                alert_prefix: ap.clone(),
+                status_prefix: sp.clone(),
+                out,
+                lookups: lookups.clone(),
+            })
+        },
+    ))
 }

@@ -59,9 +59,8 @@ impl Lookups {
                         NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true);
                     Resolver::new(ResolverConfig::from_parts(None, vec![], group), opts)
                 }
-                None => Resolver::from_system_conf().or_else(|_| {
-                    Resolver::new(ResolverConfig::default(), opts.clone())
-                }),
+                None => Resolver::from_system_conf()
+                    .or_else(|_| Resolver::new(ResolverConfig::default(), opts.clone())),
             };
             Some(r.context("cannot start the DNS resolver")?)
         } else {
@@ -127,7 +126,11 @@ fn query(server: &str, q: &str, deadline: Instant) -> Result<String> {
     } else {
         format!("{server}:43")
     };
-    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     let sa = addr
         .to_socket_addrs()
         .with_context(|| format!("cannot resolve whois server {addr}"))?
@@ -141,7 +144,9 @@ fn query(server: &str, q: &str, deadline: Instant) -> Result<String> {
     let mut buf = [0u8; 4096];
     loop {
         s.set_read_timeout(Some(left()))?;
-        let n = s.read(&mut buf).with_context(|| format!("reading from {addr}"))?;
+        let n = s
+            .read(&mut buf)
+            .with_context(|| format!("reading from {addr}"))?;
         if n == 0 || out.len() >= MAX_WHOIS {
             break;
         }
@@ -160,7 +165,10 @@ pub fn referral(answer: &str) -> Option<String> {
         let k = k.trim().to_ascii_lowercase();
         let v = v.trim();
         if matches!(k.as_str(), "refer" | "whois" | "referralserver") && !v.is_empty() {
-            let v = v.strip_prefix("whois://").unwrap_or(v).trim_end_matches('/');
+            let v = v
+                .strip_prefix("whois://")
+                .unwrap_or(v)
+                .trim_end_matches('/');
             if v.starts_with("http") || v.starts_with("rwhois") {
                 continue;
             }

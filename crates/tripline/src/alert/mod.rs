@@ -23,8 +23,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tripline_core::alert::{
-    build_alert, Alert, AlertKind, AlertPolicy, BuildInfo, Cause, Evidence, PolicyStats,
-    Verdict,
+    build_alert, Alert, AlertKind, AlertPolicy, BuildInfo, Cause, Evidence, PolicyStats, Verdict,
 };
 use tripline_core::config::alerting::AlertingConfig;
 use tripline_core::engine::{DangerReason, Engine, Event, SourceView};
@@ -293,11 +292,10 @@ fn sig_name(engine: &Engine, sig: u32) -> String {
             .and_then(|r| r.msg.clone())
             .unwrap_or_else(|| format!("fwsnort sid {sid}"));
     }
-    rules
-        .signatures
-        .sigs
-        .get(sig as usize)
-        .map_or_else(|| format!("signature {sig}"), |s| format!("\"{}\" (sid {})", s.msg, s.key))
+    rules.signatures.sigs.get(sig as usize).map_or_else(
+        || format!("signature {sig}"),
+        |s| format!("\"{}\" (sid {})", s.msg, s.key),
+    )
 }
 
 fn reason_text(engine: &Engine, r: &DangerReason) -> String {

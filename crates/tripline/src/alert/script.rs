@@ -31,7 +31,9 @@ pub struct Prepared {
 fn is_assignment(w: &str) -> Option<(String, String)> {
     let (name, value) = w.split_once('=')?;
     let mut b = name.bytes();
-    let first_ok = b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_');
+    let first_ok = b
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_');
     (first_ok && b.all(|c| c.is_ascii_alphanumeric() || c == b'_'))
         .then(|| (name.to_string(), value.to_string()))
 }
@@ -73,7 +75,10 @@ pub fn alert_env(a: &Alert) -> BTreeMap<String, String> {
         m.insert(k.to_string(), v);
     };
     put("SRCIP", a.src.to_string());
-    put("DSTIP", a.first_dst().map(|d| d.to_string()).unwrap_or_default());
+    put(
+        "DSTIP",
+        a.first_dst().map(|d| d.to_string()).unwrap_or_default(),
+    );
     put("DL", a.danger_level.to_string());
     put("DANGER_LEVEL", a.danger_level.to_string());
     put("PREV_DL", a.previous_danger_level.to_string());
@@ -93,14 +98,23 @@ pub fn alert_env(a: &Alert) -> BTreeMap<String, String> {
     put("ALERT_SEQ", a.seq.to_string());
     put(
         "LOG_PREFIX",
-        a.prefixes.first().map(|p| p.prefix.clone()).unwrap_or_default(),
+        a.prefixes
+            .first()
+            .map(|p| p.prefix.clone())
+            .unwrap_or_default(),
     );
     put("SYSLOG_HOST", a.syslog_hostnames.join(","));
     put(
         "SIGNATURE",
-        a.signatures.first().map(|s| s.msg.clone()).unwrap_or_default(),
+        a.signatures
+            .first()
+            .map(|s| s.msg.clone())
+            .unwrap_or_default(),
     );
-    put("OS_GUESS", a.os_guesses.first().cloned().unwrap_or_default());
+    put(
+        "OS_GUESS",
+        a.os_guesses.first().cloned().unwrap_or_default(),
+    );
     put("HOSTNAME", a.hostname.clone());
     m
 }
@@ -165,11 +179,7 @@ impl Sink for Script {
             if Instant::now() >= deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!(
-                    "{:?} killed after {} s",
-                    argv[0],
-                    self.cfg.timeout_secs
-                );
+                bail!("{:?} killed after {} s", argv[0], self.cfg.timeout_secs);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -208,7 +218,10 @@ mod tests {
             p.env,
             [
                 ("DISPLAY".to_string(), ":0.0".to_string()),
-                ("XAUTHORITY".to_string(), "/home/USER/.Xauthority".to_string())
+                (
+                    "XAUTHORITY".to_string(),
+                    "/home/USER/.Xauthority".to_string()
+                )
             ]
         );
         assert_eq!(p.argv[0], "notify-send");
@@ -224,6 +237,9 @@ mod tests {
     #[test]
     fn bad_templates_are_errors() {
         assert!(prepare(&ScriptCommand::PsadTemplate("A=1 B=2".into())).is_err());
-        assert!(prepare(&ScriptCommand::PsadTemplate("notify-send \"unclosed".into())).is_err());
+        assert!(prepare(&ScriptCommand::PsadTemplate(
+            "notify-send \"unclosed".into()
+        ))
+        .is_err());
     }
 }

@@ -47,10 +47,16 @@ impl Sink for Syslog {
 /// Starts the syslog channel.
 pub fn start(cfg: &SyslogConfig) -> Result<Channel> {
     let c = cfg.clone();
-    Ok(Channel::spawn("syslog".into(), &cfg.limits, 1, false, move || {
-        Box::new(Syslog {
-            cfg: c.clone(),
-            sock: None,
-        })
-    }))
+    Ok(Channel::spawn(
+        "syslog".into(),
+        &cfg.limits,
+        1,
+        false,
+        move || {
+            Box::new(Syslog {
+                cfg: c.clone(),
+                sock: None,
+            })
+        },
+    ))
 }

@@ -30,12 +30,24 @@ fn ntfy_priority(dl: u8) -> &'static str {
 pub fn request(
     cfg: &WebhookConfig,
     a: &Alert,
-) -> Result<(&'static str, String, &'static str, Vec<(String, String)>, Vec<u8>)> {
+) -> Result<(
+    &'static str,
+    String,
+    &'static str,
+    Vec<(String, String)>,
+    Vec<u8>,
+)> {
     let summary = text::summary(a);
     let title = format!("Firewall Alert: {} (DL {})", a.src, a.danger_level);
     let json = "application/json";
     Ok(match cfg.format {
-        WebhookFormat::Json => ("POST", cfg.url.clone(), json, vec![], serde_json::to_vec(a)?),
+        WebhookFormat::Json => (
+            "POST",
+            cfg.url.clone(),
+            json,
+            vec![],
+            serde_json::to_vec(a)?,
+        ),
         WebhookFormat::Ntfy => (
             "POST",
             cfg.url.clone(),
@@ -101,7 +113,10 @@ impl Webhook {
             .agent
             .request(method, &url)
             .set("Content-Type", ctype)
-            .set("User-Agent", concat!("tripline/", env!("CARGO_PKG_VERSION")));
+            .set(
+                "User-Agent",
+                concat!("tripline/", env!("CARGO_PKG_VERSION")),
+            );
         for (k, v) in &headers {
             req = req.set(k, v);
         }
