@@ -271,8 +271,8 @@ fn email_body_has_psads_sections_in_order() {
     let body = text::email_body(&a);
     let order = [
         "=-=-=-=-=-=-=-=-=-=-=-= Fri Jan 15 08:01:40 2027 UTC",
-        "         Danger level: [2] (out of 5)",
-        " Scanned destinations: 1",
+        "\n         Danger level: [2] (out of 5)",
+        "\n Scanned destinations: 1",
         "    Scanned TCP ports: [20-40: 21 packets]",
         "            TCP flags: [SYN: 21 packets, Nmap: -sT or -sS]",
         "       iptables chain: INPUT (prefix \"IN_DROP\"), 21 packets",
@@ -284,7 +284,7 @@ fn email_body_has_psads_sections_in_order() {
         "   Complete TCP range: [20-40]",
         "      Syslog hostname: fw1",
         "         Global stats: ",
-        "INPUT    wan0        tcp        21",
+        "\n                       INPUT    wan0        tcp        21",
         "[+] Whois Information (source IP):",
         "NetRange: 198.51.100.0",
     ];
@@ -301,7 +301,7 @@ fn email_body_has_psads_sections_in_order() {
     );
     assert_eq!(
         text::syslog_line(&a),
-        "scan detected (Nmap -sS or -sT scan): 198.51.100.10 -> 198.51.100.1 tcp: [20-40] flags: SYN tcp pkts: 21 DL: 2 total scan dsts: 1"
+        "scan detected (Nmap -sT or -sS scan): 198.51.100.10 -> 198.51.100.1 tcp: [20-40] flags: SYN tcp pkts: 21 DL: 2 total scan dsts: 1"
     );
     assert_eq!(
         text::summary(&a),

@@ -50,8 +50,14 @@ pub fn subject(a: &Alert, alert_prefix: &str, status_prefix: &str) -> String {
     s
 }
 
+/// psad's `printf "%23s"` layout: `label:` right-aligned so values start in column 24;
+/// continuation lines (empty label) are indented to the same column.
 fn label(out: &mut String, name: &str, value: &str) {
-    let _ = writeln!(out, "{name:>23}: {value}");
+    if name.is_empty() {
+        let _ = writeln!(out, "{:23}{value}", "");
+    } else {
+        let _ = writeln!(out, "{:>22} {value}", format!("{name}:"));
+    }
 }
 
 /// The email body, psad's sections in psad's order (spec §5.2), with every label
@@ -214,16 +220,16 @@ pub fn email_body(a: &Alert) -> String {
         }
     }
     o.push('\n');
-    let _ = writeln!(o, "{:>23}: ", "Global stats");
+    let _ = writeln!(o, "{:>22} ", "Global stats:");
     let _ = writeln!(
         o,
-        "{:23}  {:<9}{:<12}{:<11}{:<10}",
+        "{:23}{:<9}{:<12}{:<11}{:<10}",
         "", "chain:", "interface:", "protocol:", "packets:"
     );
     for c in &a.chains {
         let _ = writeln!(
             o,
-            "{:23}  {:<9}{:<12}{:<11}{:<10}",
+            "{:23}{:<9}{:<12}{:<11}{:<10}",
             "", c.chain, c.interface, c.protocol, c.packets
         );
     }
@@ -280,11 +286,12 @@ pub fn syslog_line(a: &Alert) -> String {
         return format!("email limit reached for src: {}", a.src);
     }
     let mut s = String::from("scan detected ");
+    // psad's style: the nmap hint of the busiest TCP flag combination.
     if let Some(style) = a
-        .scan_types
+        .tcp_flags
         .iter()
-        .max_by_key(|t| t.packets)
-        .and_then(|t| t.nmap.as_deref())
+        .max_by_key(|f| f.packets)
+        .and_then(|f| f.nmap.as_deref())
     {
         let _ = write!(s, "(Nmap {style} scan): ");
     }

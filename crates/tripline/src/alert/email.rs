@@ -6,7 +6,8 @@
 use super::channel::{Channel, Sink};
 use super::lookup::Lookups;
 use anyhow::{bail, Context, Result};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::Body;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SendmailTransport, SmtpTransport, Transport};
 use std::io::Write;
@@ -69,6 +70,23 @@ fn smtp(t: &EmailTransport) -> Result<Option<SmtpTransport>> {
     Ok(Some(b.build()))
 }
 
+/// The body as sent: 7bit (or 8bit for non-ASCII whois text) with CRLF line ends, not
+/// quoted-printable, so it reads as written in any mail client. RFC 5322 allows lines up
+/// to 998 bytes; lettre's chooser would encode anything over 76.
+fn plain_body(text: &str) -> Body {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let fits = crlf.split("\r\n").all(|l| l.len() <= 998) && !crlf.contains('\0');
+    if !fits {
+        return Body::new(text.to_string());
+    }
+    let enc = if crlf.is_ascii() {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    Body::dangerous_pre_encoded(crlf.into_bytes(), enc)
+}
+
 impl Email {
     fn enrich(&self, a: &Alert) -> Alert {
         let mut a = a.clone();
@@ -122,7 +140,7 @@ impl Sink for Email {
                 for t in &self.to {
                     m = m.to(t.parse().with_context(|| format!("bad address {t:?}"))?);
                 }
-                let msg = m.body(body)?;
+                let msg = m.body(plain_body(&body))?;
                 match out {
                     Out::Smtp(s) => s.send(&msg).map(|_| ()).context("SMTP")?,
                     Out::Sendmail(s) => s.send(&msg).context("sendmail")?,
