@@ -26,17 +26,17 @@ fn ntfy_priority(dl: u8) -> &'static str {
     }
 }
 
-/// Method, URL, content type, extra headers and body for `a`.
-pub fn request(
-    cfg: &WebhookConfig,
-    a: &Alert,
-) -> Result<(
+/// One HTTP request: method, URL, content type, extra headers, body.
+pub type Request = (
     &'static str,
     String,
     &'static str,
     Vec<(String, String)>,
     Vec<u8>,
-)> {
+);
+
+/// The request that delivers `a` in the webhook's format.
+pub fn request(cfg: &WebhookConfig, a: &Alert) -> Result<Request> {
     let summary = text::summary(a);
     let title = format!("Firewall Alert: {} (DL {})", a.src, a.danger_level);
     let json = "application/json";
