@@ -71,9 +71,22 @@ pub fn hostname(cfg: &AlertingConfig) -> String {
 }
 
 impl Alerter {
-    /// Starts every configured channel.
-    pub fn new(loaded: &crate::settings::Loaded) -> Result<Alerter> {
-        Alerter::from_config(&loaded.config.alerting)
+    /// Starts every configured channel (`config.alerting` of the loaded settings).
+    pub fn new(cfg: &AlertingConfig) -> Result<Alerter> {
+        Alerter::from_config(cfg)
+    }
+
+    /// An alerter with no channels and the default policy (a placeholder).
+    pub fn none() -> Alerter {
+        Alerter {
+            policy: AlertPolicy::new(Default::default()),
+            channels: Vec::new(),
+            seq: 0,
+            hostname: String::new(),
+            previous: HashMap::new(),
+            next_tick: None,
+            interval: 5,
+        }
     }
 
     /// Starts the channels of `cfg`.

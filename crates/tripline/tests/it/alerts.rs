@@ -109,11 +109,22 @@ fn dnsmasq() -> (Proc, u16) {
 struct Run {
     _child: Proc,
     events: Receiver<serde_json::Value>,
+    /// The daemon's state directory (database, control and events sockets).
+    state: PathBuf,
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn run(args: &[&str], env: &[(&str, String)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = run_in(dir.path().to_path_buf(), args, env);
+    r._dir = Some(dir);
+    r
+}
+
+/// `tripline run` with its state (and sockets) in `state`.
+fn run_in(state: PathBuf, args: &[&str], env: &[(&str, String)]) -> Run {
     let mut cmd = tripline();
-    cmd.arg("run").args(args);
+    cmd.arg("run").arg("--state-dir").arg(&state).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -137,6 +148,8 @@ fn run(args: &[&str], env: &[(&str, String)]) -> Run {
     Run {
         _child: Proc(child),
         events,
+        state,
+        _dir: None,
     }
 }
 
@@ -202,6 +215,22 @@ fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// Waits until the daemon in `state` reports an alert-stream subscriber.
+fn wait_subscribed(state: &Path) {
+    wait_for("the agent to subscribe", 30, || {
+        let out = tripline()
+            .args(["status", "--json", "--state-dir"])
+            .arg(state)
+            .output()
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let n = v["daemon"]["subscribers"]
+            .as_u64()
+            .or_else(|| v["subscribers"].as_u64())?;
+        (n >= 1).then_some(())
+    });
 }
 
 /// Accepts one connection, waiting at most 30 s.
@@ -438,18 +467,10 @@ fn psad_external_script_notify_send_line_runs_without_a_shell() {
     let argv = wait_for("notify-send to run", 20, || {
         std::fs::read_to_string(out.join("argv")).ok()
     });
+    // One argument a line, exactly as the guide's line splits (no shell, no globbing).
     assert_eq!(
-        argv.lines().collect::<Vec<_>>(),
-        [
-            "-t",
-            "0",
-            "-i",
-            "ICON",
-            "-c",
-            "network",
-            "Firewall Alert",
-            "Intrusion detected from 198.51.100.10"
-        ]
+        argv,
+        "-t\n0\n-i\nICON\n-c\nnetwork\nFirewall Alert\nIntrusion detected from 198.51.100.10\n"
     );
     let env = std::fs::read_to_string(out.join("env")).unwrap();
     assert!(env.lines().any(|l| l == "DISPLAY=:0.0"), "{env}");
@@ -684,25 +705,21 @@ fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
     let (_srv, ready) = start_peer(srv);
     assert_eq!(ready, "ready");
 
-    // A real alert from `tripline run` on real scan lines.
+    // The daemon, and the agent on its events socket.
     let log = dir.path().join("kern.log");
     append(&log, "");
     let cfg = dir.path().join("tripline.toml");
     std::fs::write(&cfg, "[alerts]\nalert-all = false\n").unwrap();
-    let r = run(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--file",
-            log.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let alert = feed_until_alert(&r, &log, &scan_lines());
-
-    // The daemon's event socket, as the test's own server.
-    let sock = dir.path().join("events.sock");
-    let listener = UnixListener::bind(&sock).unwrap();
+    let state = dir.path().join("state");
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--file",
+        log.to_str().unwrap(),
+    ];
+    let r = run_in(state.clone(), &args, &[]);
+    let sock = r.state.join("events.sock");
+    wait_for("the events socket", 20, || sock.exists().then_some(()));
     let _agent = Proc(
         tripline()
             .args(["notify", "--events-socket"])
@@ -712,13 +729,9 @@ fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
             .spawn()
             .unwrap(),
     );
-    let mut conn = accept(&listener);
-    writeln!(
-        conn,
-        "{}",
-        serde_json::json!({"type": "alert", "alert": alert})
-    )
-    .unwrap();
+    wait_subscribed(&r.state);
+    // Real scan lines: the first alert of 198.51.100.10 becomes a pop-up.
+    let alert = feed_until_alert(&r, &log, &scan_lines());
     let rec = wait_for("the Notify call", 20, || {
         let t = std::fs::read_to_string(&calls).ok()?;
         t.lines()
@@ -744,11 +757,32 @@ fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
     assert!(body.starts_with(&format!("Intrusion detected from 198.51.100.10\nDanger level: {dl}\nScan type: tcp-syn (nmap -sS or -sT)\nPorts: tcp ")), "{body}");
     assert!(body.contains("Target: 198.51.100.1"), "{body}");
 
-    // The daemon restarts: the agent reconnects and shows the next alert.
-    drop(conn);
-    drop(listener);
-    std::fs::remove_file(&sock).unwrap();
-    let listener = UnixListener::bind(&sock).unwrap();
+    // The daemon restarts: the agent reconnects and shows the next scanner's alert.
+    drop(r);
+    let r = run_in(state, &args, &[]);
+    wait_subscribed(&r.state);
+    let second = feed_until_alert(&r, &log, &warmup_lines());
+    assert_eq!(second["src"], "203.0.113.22");
+    let rec = wait_for("the Notify call after the restart", 40, || {
+        let t = std::fs::read_to_string(&calls).ok()?;
+        t.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["body"].as_str().unwrap().contains("203.0.113.22"))
+    });
+    assert_eq!(rec["summary"], "Firewall Alert");
+
+    // And a test server of our own proves urgency for DL 5 (critical).
+    let own = dir.path().join("own.sock");
+    let listener = UnixListener::bind(&own).unwrap();
+    let _agent2 = Proc(
+        tripline()
+            .args(["notify", "--events-socket"])
+            .arg(&own)
+            .env("DBUS_SESSION_BUS_ADDRESS", &addr)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut conn = accept(&listener);
     let mut high = alert.clone();
     high["danger_level"] = 5.into();
@@ -756,16 +790,22 @@ fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
     writeln!(
         conn,
         "{}",
+        serde_json::json!({"type": "event", "event": {}})
+    )
+    .unwrap();
+    writeln!(
+        conn,
+        "{}",
         serde_json::json!({"type": "alert", "alert": high})
     )
     .unwrap();
-    let rec = wait_for("the second Notify call", 30, || {
+    let rec = wait_for("the DL 5 Notify call", 30, || {
         let t = std::fs::read_to_string(&calls).ok()?;
         t.lines()
-            .nth(1)
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["urgency"] == 2)
     });
-    assert_eq!(rec["urgency"], 2, "DL 5 is critical");
+    assert_eq!(rec["icon"], "security-high");
     assert!(rec["body"]
         .as_str()
         .unwrap()
