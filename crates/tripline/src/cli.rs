@@ -25,6 +25,26 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Desktop agent: show the daemon's alerts as pop-ups on this user's session bus.
+    Notify(NotifyArgs),
+}
+
+/// `tripline notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Configuration sources (for `[notify]`).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The daemon's event socket (default: `[notify] socket`, /run/tripline/events.sock).
+    #[arg(long, value_name = "PATH")]
+    pub events_socket: Option<PathBuf>,
+    /// URL the "Details" action opens with xdg-open (default: `[notify] dashboard-url`;
+    /// without one, details are printed on standard output).
+    #[arg(long, value_name = "URL")]
+    pub dashboard_url: Option<String>,
+    /// Show only alerts at or above this danger level.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub min_dl: Option<u8>,
 }
 
 /// `tripline config ...`.

@@ -1,10 +1,12 @@
 //! `tripline`: the command-line shell around tripline-core.
 #![forbid(unsafe_code)]
 
+mod alert;
 mod analyze;
 mod cli;
 mod control;
 mod input;
+mod notify;
 mod progress;
 mod report;
 mod run;
@@ -43,6 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Notify(args) => notify::run(&args),
         Command::Config(ConfigCommand::Dump(args)) => {
             let loaded = settings::load(&args)?;
             print!("{}", loaded.config.dump());

@@ -58,6 +58,8 @@ struct Daemon {
     detections: Vec<Detection>,
     alerts: Vec<(IpAddr, u8, String, serde_json::Value)>,
     subscribers: Subscribers,
+    /// Alert policy and channels (issue 6).
+    alerter: crate::alert::Alerter,
     started: Timestamp,
     last_save: Option<Timestamp>,
     problems: Vec<String>,
@@ -110,6 +112,9 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         eprintln!("tripline: warning: {}", crate::term::clean(p));
     }
 
+    // Alert channels start before detection (issue 6).
+    let alerter =
+        crate::alert::Alerter::new(&loaded_alerting(&engine)).context("alert channels")?;
     let (tx, rx) = sync_channel::<Msg>(sources::LINE_QUEUE);
     let (control_path, events_path) = control::socket_paths(&paths);
     let (call_tx, call_rx) = channel::<Call>();
@@ -142,6 +147,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         detections: Vec::new(),
         alerts: Vec::new(),
         subscribers,
+        alerter,
         started: settings::wall_clock(),
         last_save: None,
         problems,
@@ -153,6 +159,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let code = d.run_loop(&rx, args);
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    // Alerts (issue 6): let channels finish what is queued, report what was suppressed.
+    let stats = std::mem::replace(&mut d.alerter, crate::alert::Alerter::none())
+        .shutdown(Duration::from_secs(10));
+    if !d.quiet {
+        println!("{}", json!({ "event": "alert_stats", "stats": stats }));
+    }
     d.save()?;
     let _ = std::fs::remove_file(&control_path);
     let _ = std::fs::remove_file(&events_path);
@@ -288,6 +300,7 @@ impl Daemon {
             if self.engine.poll_timeout().is_some_and(|t| t <= now) {
                 self.engine.handle_timeout(now);
             }
+            self.alert_tick(now);
             self.finish_batch();
             // A flood changes sources faster than the clock ticks: save early
             // so the list of changes stays small.
@@ -306,9 +319,15 @@ impl Daemon {
 
     fn wait_time(&self, next_save: Instant) -> Duration {
         let now = settings::wall_clock();
-        let to_timeout = self.engine.poll_timeout().map_or(Duration::MAX, |t| {
-            Duration::from_micros(t.0.saturating_sub(now.0).max(0) as u64)
-        });
+        let to_timeout = self
+            .engine
+            .poll_timeout()
+            .into_iter()
+            .chain(self.alerter.poll_timeout())
+            .min()
+            .map_or(Duration::MAX, |t| {
+                Duration::from_micros(t.0.saturating_sub(now.0).max(0) as u64)
+            });
         let to_save = if self.dirty {
             next_save.saturating_duration_since(Instant::now())
         } else {
@@ -373,15 +392,44 @@ impl Daemon {
                     detail: v.clone(),
                 });
             }
-            // Alerts (issue 6) and blocking (issue 7) plug in here: each sees
-            // every event in order, with the engine for the evidence.
+            // Blocking (issue 7) plugs in here: it sees every event in order,
+            // with the engine for the evidence.
             if !self.quiet {
                 let _ = writeln!(out, "{v}");
             }
             self.subscribers
                 .broadcast(&json!({ "type": "event", "event": v }).to_string());
+            // Alerts (issue 6): the policy decides, channels deliver in the background.
+            let now = settings::wall_clock();
+            let alerts = self.alerter.observe(&self.engine, &ev, now);
+            self.publish_alerts(alerts, &mut out);
         }
         let _ = out.flush();
+    }
+
+    /// `ALERT_ALL`: sources that alerted before are re-checked once per interval.
+    fn alert_tick(&mut self, now: Timestamp) {
+        let alerts = self.alerter.tick(&self.engine, now);
+        if !alerts.is_empty() {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            self.publish_alerts(alerts, &mut out);
+            let _ = out.flush();
+        }
+    }
+
+    /// Stores, prints and broadcasts alerts (`{"type":"alert","alert":{...}}`).
+    fn publish_alerts(&mut self, alerts: Vec<tripline_core::alert::Alert>, out: &mut impl Write) {
+        for a in alerts {
+            let v = serde_json::to_value(&a).unwrap_or_default();
+            if !self.quiet {
+                let _ = writeln!(out, "{}", json!({ "event": "alert", "alert": v }));
+            }
+            self.subscribers
+                .broadcast(&json!({ "type": "alert", "alert": v }).to_string());
+            self.alerts.push((a.src, a.danger_level, a.at.clone(), v));
+            self.dirty = true;
+        }
     }
 
     fn save(&mut self) -> Result<()> {
@@ -516,6 +564,11 @@ impl Daemon {
             problems: self.problems.clone(),
         }
     }
+}
+
+/// The alerting part of the configuration, as `Alerter::new` takes it.
+fn loaded_alerting(engine: &Engine) -> tripline_core::config::alerting::AlertingConfig {
+    engine.config().alerting.clone()
 }
 
 fn event_src(ev: &Event) -> Option<(IpAddr, &'static str)> {

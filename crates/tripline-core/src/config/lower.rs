@@ -42,6 +42,7 @@ pub struct ConfigBuilder {
     fw_msg_search: Option<Vec<(String, Origin)>>,
     tripline: TriplineSettings,
     warnings: Vec<ConfigWarning>,
+    psad_conf: bool,
 }
 
 impl ConfigBuilder {
@@ -60,6 +61,7 @@ impl ConfigBuilder {
     pub fn add_parsed_psad_conf(&mut self, conf: &PsadConf) -> &mut Self {
         self.warnings.extend(conf.warnings.iter().cloned());
         self.add_assignments(&conf.assignments);
+        self.psad_conf = true;
         self
     }
 
@@ -274,6 +276,7 @@ impl ConfigBuilder {
         if let Some(d) = &t.daemon {
             cfg.daemon = d.clone();
         }
+        cfg.alerting = super::alerting::lower(&vars, &t.alerting, self.psad_conf, cfg.psad_compat)?;
 
         cfg.vars = vars;
         Ok(Loaded {

@@ -16,6 +16,7 @@
 //! # Ok::<(), tripline_core::config::ConfigError>(())
 //! ```
 
+pub mod alerting;
 pub mod auto_dl;
 mod daemon;
 mod dump;
@@ -142,6 +143,8 @@ pub struct Config {
     pub vars: BTreeMap<String, String>,
     /// The auto_dl table.
     pub auto_dl: AutoDl,
+    /// Alerts: policy and channels (`config::alerting`).
+    pub alerting: alerting::AlertingConfig,
 }
 
 impl Default for Config {
@@ -187,6 +190,13 @@ impl Default for Config {
             // and `config dump` shows the full effective configuration.
             vars: vars::default_vars(),
             auto_dl: AutoDl::default(),
+            alerting: alerting::lower(
+                &vars::default_vars(),
+                &alerting::AlertingToml::default(),
+                false,
+                false,
+            )
+            .unwrap_or_default(),
         }
     }
 }

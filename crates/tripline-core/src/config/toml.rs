@@ -5,6 +5,7 @@
 //! errors (`deny_unknown_fields`). Each typed key maps onto one or more psad variables, so
 //! validation and `config dump` are shared with psad.conf; see `examples/tripline.toml`.
 
+use super::alerting;
 use super::error::{line_of, ConfigError, ConfigErrorKind, Origin};
 use super::psad_conf::Assignment;
 use super::vars;
@@ -34,6 +35,7 @@ pub(crate) struct TriplineSettings {
     pub trw: Option<crate::engine::TrwConfig>,
     pub max_sources: Option<u64>,
     pub daemon: Option<super::daemon::DaemonConfig>,
+    pub alerting: super::alerting::AlertingToml,
 }
 
 impl TriplineSettings {
@@ -50,6 +52,7 @@ impl TriplineSettings {
         if self.trw.is_none() {
             self.trw = other.trw.clone();
         }
+        self.alerting.fill_from(&other.alerting);
     }
 }
 
@@ -62,6 +65,12 @@ struct Root {
     trw: Option<Spanned<Trw>>,
     sources: Option<super::daemon::SourcesSection>,
     daemon: Option<super::daemon::DaemonSection>,
+    email: Option<alerting::EmailToml>,
+    syslog: Option<alerting::SyslogToml>,
+    script: Option<Vec<alerting::ScriptToml>>,
+    webhook: Option<Vec<alerting::WebhookToml>>,
+    lookups: Option<alerting::LookupsToml>,
+    notify: Option<alerting::NotifyToml>,
     vars: Option<BTreeMap<String, Spanned<::toml::Value>>>,
 }
 
@@ -124,6 +133,13 @@ struct Alerts {
     status_ip_threshold: S<u64>,
     status_ports_threshold: S<u64>,
     status_sigs_threshold: S<u64>,
+    email_limit: S<u64>,
+    email_limit_per_dst: S<bool>,
+    limit_status_msg: S<bool>,
+    email_throttle: S<u64>,
+    hostname: S<String>,
+    alert_prefix: S<String>,
+    status_prefix: S<String>,
 }
 
 #[derive(Deserialize)]
@@ -430,7 +446,27 @@ impl TomlConfig {
                 &a.status_sigs_threshold,
                 "STATUS_SIGS_THRESHOLD",
             );
+            l.num("alerts.email-limit", &a.email_limit, "EMAIL_LIMIT");
+            l.flag(
+                "alerts.email-limit-per-dst",
+                &a.email_limit_per_dst,
+                "ENABLE_EMAIL_LIMIT_PER_DST",
+            );
+            l.flag(
+                "alerts.limit-status-msg",
+                &a.limit_status_msg,
+                "EMAIL_LIMIT_STATUS_MSG",
+            );
+            l.num("alerts.email-throttle", &a.email_throttle, "EMAIL_THROTTLE");
+            l.text("alerts.hostname", &a.hostname, "HOSTNAME");
+            l.text("alerts.alert-prefix", &a.alert_prefix, "MAIL_ALERT_PREFIX");
+            l.text(
+                "alerts.status-prefix",
+                &a.status_prefix,
+                "MAIL_STATUS_PREFIX",
+            );
         }
+        lower_alerting_sections(&mut l, &root, &mut tripline);
         if let Some(t) = &root.trw {
             let origin = l.origin("trw", t.span());
             tripline.trw = lower_trw(t.get_ref(), &origin)?;
@@ -473,6 +509,74 @@ impl TomlConfig {
     pub fn psad_conf_path(&self) -> Option<&str> {
         self.psad_conf.as_deref()
     }
+}
+
+/// `[email]`, `[syslog]`, `[[script]]`, `[[webhook]]`, `[lookups]`, `[notify]`: the keys
+/// that have a psad variable become assignments; the rest go to `config::alerting`.
+fn lower_alerting_sections(l: &mut Lowering<'_>, root: &Root, tripline: &mut TriplineSettings) {
+    let mut put = |key: &str, var: &str, value: String| {
+        l.out.push(Assignment {
+            name: var.to_string(),
+            value,
+            origin: Origin {
+                file: l.file.to_string(),
+                line: None,
+                key: key.to_string(),
+            },
+        });
+    };
+    if let Some(e) = &root.email {
+        if let Some(to) = &e.to {
+            put("email.to", "EMAIL_ADDRESSES", to.join(", "));
+        }
+        if let Some(n) = e.min_danger_level {
+            put(
+                "email.min-danger-level",
+                "EMAIL_ALERT_DANGER_LEVEL",
+                n.to_string(),
+            );
+        }
+    }
+    if let Some(s) = &root.syslog {
+        let log = |v: &str| {
+            let u = v.trim().to_ascii_uppercase();
+            if u.starts_with("LOG_") {
+                u
+            } else {
+                format!("LOG_{u}")
+            }
+        };
+        if let Some(v) = &s.identity {
+            put("syslog.identity", "SYSLOG_IDENTITY", v.clone());
+        }
+        if let Some(v) = &s.facility {
+            put("syslog.facility", "SYSLOG_FACILITY", log(v));
+        }
+        if let Some(v) = &s.priority {
+            put("syslog.priority", "SYSLOG_PRIORITY", log(v));
+        }
+    }
+    if let Some(k) = &root.lookups {
+        let yn = |b: bool| if b { "Y" } else { "N" }.to_string();
+        if let Some(b) = k.dns {
+            put("lookups.dns", "ENABLE_DNS_LOOKUPS", yn(b));
+        }
+        if let Some(b) = k.whois {
+            put("lookups.whois", "ENABLE_WHOIS_LOOKUPS", yn(b));
+        }
+        if let Some(n) = k.whois_timeout {
+            put("lookups.whois-timeout", "WHOIS_TIMEOUT", n.to_string());
+        }
+    }
+    tripline.alerting = alerting::AlertingToml {
+        file: l.file.to_string(),
+        email: root.email.clone(),
+        syslog: root.syslog.clone(),
+        scripts: root.script.clone(),
+        webhooks: root.webhook.clone(),
+        lookups: root.lookups.clone(),
+        notify: root.notify.clone(),
+    };
 }
 
 /// `[vars]`: psad variables by their psad names, plus custom signature variables.

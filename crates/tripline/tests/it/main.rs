@@ -1,5 +1,6 @@
 //! The one integration-test binary: a module per surface.
 
+mod alerts;
 mod analyze;
 mod conformance;
 mod daemon;

@@ -1,0 +1,385 @@
+//! psad-style alert text: the email subject and body (spec §5.2), the syslog line
+//! (§5.4) and a one-paragraph summary for pop-ups and chat.
+//!
+//! Times are printed in UTC (the core has no time zone database), labelled as such.
+
+use super::{Alert, AlertKind};
+use crate::packet::Timestamp;
+use std::fmt::Write;
+
+/// `Sat Nov 21 23:17:03 2026 UTC` (ctime layout).
+pub fn ctime(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (days, rem) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let (y, m, d) = crate::parse::time::civil_from_days(days);
+    format!(
+        "{} {} {d:2} {:02}:{:02}:{:02} {y} UTC",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m as usize).saturating_sub(1).min(11)],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Email subject: `<prefix> DL<N> src: <src or its name> dst: <dst or its name>`, or the
+/// status subject for a limit-reached alert.
+pub fn subject(a: &Alert, alert_prefix: &str, status_prefix: &str) -> String {
+    if a.kind == AlertKind::LimitReached {
+        return format!(
+            "{status_prefix} reached email message limit for {} on {}",
+            a.src, a.hostname
+        );
+    }
+    let src = a.src_dns.clone().unwrap_or_else(|| a.src.to_string());
+    let dst = match a.first_dst() {
+        Some(d) => a
+            .dst_dns
+            .iter()
+            .find(|(ip, _)| *ip == d)
+            .map_or_else(|| d.to_string(), |x| x.1.clone()),
+        None => "-".to_string(),
+    };
+    let mut s = format!("{alert_prefix} DL{} src: {src} dst: {dst}", a.danger_level);
+    if a.total_destinations > 1 {
+        let _ = write!(s, " (+{} more)", a.total_destinations - 1);
+    }
+    s
+}
+
+/// psad's `printf "%23s"` layout: `label:` right-aligned so values start in column 24;
+/// continuation lines (empty label) are indented to the same column.
+fn label(out: &mut String, name: &str, value: &str) {
+    if name.is_empty() {
+        let _ = writeln!(out, "{:23}{value}", "");
+    } else {
+        let _ = writeln!(out, "{:>22} {value}", format!("{name}:"));
+    }
+}
+
+/// The email body, psad's sections in psad's order (spec §5.2), with every label
+/// right-aligned to 23 columns. Plain text, lines short enough for a phone.
+pub fn email_body(a: &Alert) -> String {
+    let mut o = String::new();
+    let banner = format!(
+        "=-=-=-=-=-=-=-=-=-=-=-= {} =-=-=-=-=-=-=-=-=-=-=-=",
+        ctime(a.at_unix)
+    );
+    let _ = writeln!(o, "{banner}\n\n");
+    if a.kind == AlertKind::LimitReached {
+        let _ = writeln!(
+            o,
+            "[+] reached email message limit ({}) for {} on {}; no further alerts for it.\n",
+            a.alerts_for_source, a.src, a.hostname
+        );
+    }
+    let mut dl = format!("[{}] (out of 5)", a.danger_level);
+    if a.multi_protocol {
+        dl.push_str(" Multi-Protocol");
+    }
+    label(&mut o, "Danger level", &dl);
+    label(&mut o, "Alert reason", &a.reason);
+    o.push('\n');
+    label(
+        &mut o,
+        "Scanned destinations",
+        &a.total_destinations.to_string(),
+    );
+    if let Some(n) = a.protocol_scan {
+        label(
+            &mut o,
+            "IP Protocol scan",
+            &format!("[{n} unique protocols, Nmap -sO]"),
+        );
+    }
+    let range = |lo: u16, hi: u16| {
+        if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        }
+    };
+    if let Some(t) = a.tcp {
+        label(
+            &mut o,
+            "Scanned TCP ports",
+            &format!("[{}: {} packets]", range(t.lo, t.hi), t.packets),
+        );
+        for (i, f) in a.tcp_flags.iter().enumerate() {
+            let nmap = f
+                .nmap
+                .as_deref()
+                .map_or(String::new(), |n| format!(", Nmap: {n}"));
+            let v = format!("[{}: {} packets{nmap}]", f.flags, f.packets);
+            label(&mut o, if i == 0 { "TCP flags" } else { "" }, &v);
+        }
+    }
+    if let Some(u) = a.udp {
+        label(
+            &mut o,
+            "Scanned UDP ports",
+            &format!("[{}: {} packets, Nmap: -sU]", range(u.lo, u.hi), u.packets),
+        );
+    }
+    if a.icmp_packets > 0 {
+        label(&mut o, "icmp packets", &format!("[{}]", a.icmp_packets));
+    }
+    for p in &a.prefixes {
+        let v = if p.prefix.is_empty() {
+            format!("{}, {} packets", p.chain, p.packets)
+        } else {
+            format!(
+                "{} (prefix \"{}\"), {} packets",
+                p.chain, p.prefix, p.packets
+            )
+        };
+        label(&mut o, "iptables chain", &v);
+    }
+    o.push('\n');
+    label(&mut o, "Source", &a.src.to_string());
+    label(
+        &mut o,
+        "DNS",
+        a.src_dns
+            .as_deref()
+            .unwrap_or("[No reverse dns info available]"),
+    );
+    for g in &a.os_guesses {
+        label(&mut o, "OS guess", g);
+    }
+    o.push('\n');
+    for d in &a.destinations {
+        label(&mut o, "Destination", &d.dst.to_string());
+        if let Some((_, n)) = a.dst_dns.iter().find(|(ip, _)| *ip == d.dst) {
+            label(&mut o, "DNS", n);
+        }
+        let ports: Vec<String> = d
+            .ports
+            .iter()
+            .map(|p| format!("{} {}", p.proto, range(p.lo, p.hi)))
+            .collect();
+        let mut v = format!("{} packets ({} new)", d.packets, d.interval_packets);
+        if !ports.is_empty() {
+            let _ = write!(v, ", {}", ports.join(", "));
+        }
+        label(&mut o, "", &v);
+    }
+    if a.total_destinations > a.destinations.len() {
+        label(
+            &mut o,
+            "",
+            &format!(
+                "... and {} more",
+                a.total_destinations - a.destinations.len()
+            ),
+        );
+    }
+    o.push('\n');
+    label(&mut o, "Overall scan start", &ctime(a.scan_start_unix));
+    label(
+        &mut o,
+        "Current interval",
+        &format!("{} new packets, {} in total", a.interval_packets, a.packets),
+    );
+    label(
+        &mut o,
+        "Total email alerts",
+        &a.alerts_for_source.to_string(),
+    );
+    if let Some(t) = a.tcp {
+        label(
+            &mut o,
+            "Complete TCP range",
+            &format!("[{}-{}]", t.lo, t.hi),
+        );
+    }
+    if let Some(u) = a.udp {
+        label(
+            &mut o,
+            "Complete UDP range",
+            &format!("[{}-{}]", u.lo, u.hi),
+        );
+    }
+    match a.syslog_hostnames.len() {
+        0 => {}
+        1 => label(&mut o, "Syslog hostname", &a.syslog_hostnames[0]),
+        _ => label(&mut o, "Syslog hostnames", &a.syslog_hostnames.join(", ")),
+    }
+    if !a.scan_types.is_empty() {
+        o.push('\n');
+        for (i, t) in a.scan_types.iter().enumerate() {
+            let nmap = t
+                .nmap
+                .as_deref()
+                .map_or(String::new(), |n| format!(" (nmap {n})"));
+            let v = format!("{}: {}{nmap}", t.kind, t.evidence);
+            label(&mut o, if i == 0 { "Scan types" } else { "" }, &v);
+        }
+    }
+    o.push('\n');
+    let _ = writeln!(o, "{:>22} ", "Global stats:");
+    let _ = writeln!(
+        o,
+        "{:23}{:<9}{:<12}{:<11}{:<10}",
+        "", "chain:", "interface:", "protocol:", "packets:"
+    );
+    for c in &a.chains {
+        let _ = writeln!(
+            o,
+            "{:23}{:<9}{:<12}{:<11}{:<10}",
+            "", c.chain, c.interface, c.protocol, c.packets
+        );
+    }
+    o.push('\n');
+    for proto in ["tcp", "udp", "icmp", "icmp6", "ip"] {
+        let sigs: Vec<_> = a
+            .signatures
+            .iter()
+            .filter(|s| s.proto == proto || (proto == "ip" && !is_named(&s.proto)))
+            .collect();
+        if sigs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\n[+] {} scan signatures:\n", proto.to_uppercase());
+        for s in sigs {
+            let _ = writeln!(o, "   \"{}\"", s.msg);
+            let _ = writeln!(o, "       dst:       {}", s.dst);
+            if let Some(p) = s.dport {
+                let _ = writeln!(o, "       dst port:  {p}");
+            }
+            if let Some(f) = &s.flags {
+                let _ = writeln!(o, "       flags:     {f}");
+            }
+            let _ = writeln!(o, "       sid:       {}", s.sid);
+            let _ = writeln!(o, "       chain:     {}", s.chain);
+            let _ = writeln!(o, "       packets:   {}", s.packets);
+            if let Some(c) = &s.classtype {
+                let _ = writeln!(o, "       classtype: {c}");
+            }
+            o.push('\n');
+        }
+    }
+    if let Some(w) = &a.whois {
+        let _ = writeln!(o, "\n[+] Whois Information (source IP):\n");
+        o.push_str(w);
+        if !w.ends_with('\n') {
+            o.push('\n');
+        }
+    }
+    let _ = writeln!(o, "\n{banner}");
+    o
+}
+
+fn is_named(p: &str) -> bool {
+    matches!(p, "tcp" | "udp" | "icmp" | "icmp6")
+}
+
+/// psad's syslog line (spec §5.4), without the psad bug that lets the UDP range
+/// replace the TCP one:
+/// `scan detected (<style>): <src> -> <dst> tcp: [a-b] flags: F udp: [a-b] tcp pkts: N
+/// ... DL: N total scan dsts: N`.
+pub fn syslog_line(a: &Alert) -> String {
+    if a.kind == AlertKind::LimitReached {
+        return format!("email limit reached for src: {}", a.src);
+    }
+    let mut s = String::from("scan detected ");
+    // psad's style: the nmap hint of the busiest TCP flag combination.
+    if let Some(style) = a
+        .tcp_flags
+        .iter()
+        .max_by_key(|f| f.packets)
+        .and_then(|f| f.nmap.as_deref())
+    {
+        let _ = write!(s, "(Nmap {style} scan): ");
+    }
+    let dst = a.first_dst().map_or("-".to_string(), |d| d.to_string());
+    let _ = write!(s, "{} -> {dst}", a.src);
+    if let Some(t) = a.tcp {
+        let _ = write!(s, " tcp: [{}-{}]", t.lo, t.hi);
+        if !a.tcp_flags.is_empty() {
+            let f: Vec<&str> = a.tcp_flags.iter().map(|f| f.flags.as_str()).collect();
+            let _ = write!(s, " flags: {}", f.join(" "));
+        }
+    }
+    if let Some(u) = a.udp {
+        let _ = write!(s, " udp: [{}-{}]", u.lo, u.hi);
+    }
+    if let Some(t) = a.tcp {
+        let _ = write!(s, " tcp pkts: {}", t.packets);
+    }
+    if let Some(u) = a.udp {
+        let _ = write!(s, " udp pkts: {}", u.packets);
+    }
+    if a.icmp_packets > 0 {
+        let _ = write!(s, " icmp pkts: {}", a.icmp_packets);
+    }
+    if a.other_packets > 0 {
+        let _ = write!(s, " other proto pkts: {}", a.other_packets);
+    }
+    let _ = write!(
+        s,
+        " DL: {} total scan dsts: {}",
+        a.danger_level, a.total_destinations
+    );
+    s
+}
+
+/// psad's per-signature syslog lines: `src: X signature match: "msg" (sid: N) tcp port: N`.
+pub fn syslog_signature_lines(a: &Alert, max: usize) -> Vec<String> {
+    a.signatures
+        .iter()
+        .take(max)
+        .map(|s| {
+            let mut l = format!(
+                "src: {} signature match: \"{}\" (sid: {}) {}",
+                a.src, s.msg, s.sid, s.proto
+            );
+            if let Some(p) = s.dport {
+                let _ = write!(l, " port: {p}");
+            }
+            l
+        })
+        .collect()
+}
+
+/// A short summary: `Intrusion detected from <src> (DL 3): tcp-syn scan of 198.51.100.1,
+/// ports tcp 1-1024`.
+pub fn summary(a: &Alert) -> String {
+    if a.kind == AlertKind::LimitReached {
+        return format!(
+            "Alert limit reached for {} on {}: no further alerts for it",
+            a.src, a.hostname
+        );
+    }
+    let mut s = format!(
+        "Intrusion detected from {} (DL {}): {} scan",
+        a.src,
+        a.danger_level,
+        a.scan_type()
+    );
+    match a.total_destinations {
+        0 => {}
+        1 => {
+            let _ = write!(s, " of {}", a.destinations[0].dst);
+        }
+        n => {
+            let _ = write!(s, " of {n} hosts");
+        }
+    }
+    let ports = a.ports_text();
+    if !ports.is_empty() {
+        let _ = write!(s, ", ports {ports}");
+    }
+    if let Some(sig) = a.signatures.first() {
+        let _ = write!(s, "; signature \"{}\"", sig.msg);
+    }
+    s
+}
+
+/// The timestamp of an alert.
+pub fn at(a: &Alert) -> Timestamp {
+    Timestamp::from_secs(a.at_unix)
+}

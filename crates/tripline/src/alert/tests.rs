@@ -1,0 +1,147 @@
+//! Alerter tests: a flood of 10 000 scanners against a real syslog socket and a slow
+//! script, to show the rate limit, the bounded queues and the suppression counters.
+
+use super::*;
+use std::os::unix::net::UnixDatagram;
+use std::time::Instant;
+use tripline_core::config::alerting::{ChannelLimits, ScriptCommand, ScriptConfig, SyslogConfig};
+use tripline_core::config::Config;
+use tripline_core::engine::Rules;
+use tripline_core::ParseOptions;
+
+const SYN6: &str = "Nov 21 23:22:48 fw1 kernel: [ 8213.937624] DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:5c:00:13:86:dd SRC=2001:0db8:0100:0000:0000:0000:0000:0013 DST=2001:0db8:0100:0000:0000:0000:0000:0001 LEN=64 TC=0 HOPLIMIT=255 FLOWLBL=0 PROTO=TCP SPT=61787 DPT=993 WINDOW=1024 RES=0x00 SYN URGP=0 OPT (020405B4) ";
+
+fn syslog_cfg(path: &std::path::Path, per_minute: u32, burst: u32) -> SyslogConfig {
+    SyslogConfig {
+        identity: "tripline".into(),
+        facility: 23,
+        priority: 6,
+        socket: path.display().to_string(),
+        signature_lines: 0,
+        limits: ChannelLimits {
+            min_dl: 1,
+            per_minute,
+            burst,
+        },
+    }
+}
+
+/// Feeds `n` scanners of 5 ports each (DL 1) and returns the alerts produced.
+fn flood(alerter: &mut Alerter, n: u32) -> usize {
+    let mut e = Engine::new(Arc::new(Config::default()), Arc::new(Rules::default())).unwrap();
+    let now = Timestamp::from_secs(1_800_000_000);
+    let opts = ParseOptions {
+        now,
+        ..ParseOptions::default()
+    };
+    let mut alerts = 0;
+    for i in 0..n {
+        let src = format!(
+            "SRC=2001:0db8:0100:0000:0000:0000:{:04x}:{:04x}",
+            i >> 16,
+            i & 0xffff
+        );
+        for port in 1..=5 {
+            let line = SYN6
+                .replace("SRC=2001:0db8:0100:0000:0000:0000:0000:0013", &src)
+                .replace("DPT=993", &format!("DPT={port}"));
+            let _ = e.handle_line(&line, &opts, now);
+            while let Some(ev) = e.poll_event() {
+                alerts += alerter.observe(&e, &ev, now).len();
+            }
+        }
+    }
+    alerts
+}
+
+#[test]
+fn a_flood_of_10000_scanners_is_rate_limited_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.sock");
+    let server = UnixDatagram::bind(&path).unwrap();
+    let cfg = AlertingConfig {
+        syslog: Some(syslog_cfg(&path, 60, 20)),
+        ..AlertingConfig::default()
+    };
+    let mut alerter = Alerter::from_config(&cfg).unwrap();
+    let started = Instant::now();
+    assert_eq!(flood(&mut alerter, 10_000), 10_000);
+    let took = started.elapsed();
+    let stats = alerter.stats();
+    assert_eq!(stats.alerts, 10_000);
+    let ch = &stats.channels[0];
+    assert_eq!(ch.queued, 20, "{ch:?}");
+    assert_eq!(ch.rate_limited, 9_980, "{ch:?}");
+    // Exactly the burst reaches the socket.
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    for _ in 0..20 {
+        let n = server.recv(&mut buf).unwrap();
+        let msg = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(msg.starts_with("<190>tripline["), "{msg}");
+        assert!(msg.contains("scan detected"), "{msg}");
+    }
+    let stats = alerter.shutdown(Duration::from_secs(10));
+    assert_eq!(stats.channels[0].sent, 20);
+    server.set_nonblocking(true).unwrap();
+    assert!(
+        server.recv(&mut buf).is_err(),
+        "more than the burst was sent"
+    );
+    eprintln!("10000 scanners, 50000 lines through engine + alerter: {took:?}");
+}
+
+#[test]
+fn a_slow_channel_has_a_bounded_queue_and_never_blocks_detection() {
+    // A script that takes seconds per alert, unlimited rate: the queue fills, the rest is
+    // dropped and counted, and observe() returns at once for every alert.
+    let cfg = AlertingConfig {
+        scripts: vec![ScriptConfig {
+            name: "slow".into(),
+            command: ScriptCommand::Argv(vec!["sleep".into(), "3".into()]),
+            env: Default::default(),
+            timeout_secs: 5,
+            max_running: 1,
+            per_alert: true,
+            stdin_json: false,
+            limits: ChannelLimits {
+                min_dl: 1,
+                per_minute: 0,
+                burst: 1,
+            },
+        }],
+        ..AlertingConfig::default()
+    };
+    let mut alerter = Alerter::from_config(&cfg).unwrap();
+    assert_eq!(flood(&mut alerter, 2_000), 2_000);
+    let ch = &alerter.stats().channels[0];
+    assert!(ch.queued <= channel::QUEUE as u64 + 1, "{ch:?}");
+    assert_eq!(ch.queued + ch.dropped_full, 2_000, "{ch:?}");
+    assert!(
+        ch.dropped_full >= 2_000 - channel::QUEUE as u64 - 1,
+        "{ch:?}"
+    );
+    // Shutting down does not wait for the backlog beyond the grace period.
+    let t = Instant::now();
+    let _ = alerter.shutdown(Duration::from_millis(100));
+    assert!(t.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn levels_below_a_channels_minimum_are_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.sock");
+    let _server = UnixDatagram::bind(&path).unwrap();
+    let mut s = syslog_cfg(&path, 0, 1);
+    s.limits.min_dl = 3;
+    let cfg = AlertingConfig {
+        syslog: Some(s),
+        ..AlertingConfig::default()
+    };
+    let mut alerter = Alerter::from_config(&cfg).unwrap();
+    assert_eq!(flood(&mut alerter, 10), 10);
+    let ch = &alerter.stats().channels[0];
+    assert_eq!((ch.below_level, ch.queued), (10, 0));
+}
