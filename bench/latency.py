@@ -55,7 +55,11 @@ def main():
     ap.add_argument("cmd", nargs=argparse.REMAINDER, help="-- tripline run ...")
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
-    daemon = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    errors: list = []
+    threading.Thread(target=lambda: errors.extend(daemon.stderr), daemon=True).start()
     events: "queue.Queue[tuple[int, dict]]" = queue.Queue()
 
     def read():
@@ -98,6 +102,7 @@ def main():
             break
     else:
         daemon.kill()
+        sys.stderr.write(b"".join(errors).decode(errors="replace"))
         sys.exit("no detection: is the firewall rule or the daemon wrong?")
     lat = []
     for k, src in enumerate(srcs):
