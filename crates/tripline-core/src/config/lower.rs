@@ -274,6 +274,7 @@ impl ConfigBuilder {
         if let Some(d) = &t.daemon {
             cfg.daemon = d.clone();
         }
+        cfg.blocking = super::blocking::lower(&vars, &origin_of, &t.blocking)?;
 
         cfg.vars = vars;
         Ok(Loaded {

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod auto_dl;
+pub mod blocking;
 mod daemon;
 mod dump;
 mod error;
@@ -142,6 +143,8 @@ pub struct Config {
     pub vars: BTreeMap<String, String>,
     /// The auto_dl table.
     pub auto_dl: AutoDl,
+    /// Active response (`ENABLE_AUTO_IDS`..., TOML `[blocking]`).
+    pub blocking: blocking::BlockingConfig,
 }
 
 impl Default for Config {
@@ -187,6 +190,7 @@ impl Default for Config {
             // and `config dump` shows the full effective configuration.
             vars: vars::default_vars(),
             auto_dl: AutoDl::default(),
+            blocking: blocking::BlockingConfig::default(),
         }
     }
 }
