@@ -25,6 +25,78 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    // --- active response (issue 7) ---
+    /// Block an address or network in the kernel (and record it).
+    Block(BlockArgs),
+    /// Lift a block.
+    Unblock(UnblockArgs),
+    /// List the current blocks with expiry and reason.
+    Blocks(BlocksArgs),
+    /// Remove every table, chain, set and rule Tripline added, and all recorded blocks.
+    Flush(RespondArgs),
+    /// Check that the firewall logs the packets it drops (iptables and nftables).
+    FwCheck(RespondArgs),
+}
+
+/// Kernel mechanism for blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Tripline's own nftables table with timeout sets.
+    Nftables,
+    /// psad-compatible iptables/ip6tables chains.
+    Iptables,
+    /// ipset hash:net sets matched by iptables rules.
+    Ipset,
+}
+
+/// Shared by the blocking commands.
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// Configuration sources.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Backend (default: the configured one; auto = nftables where `nft` exists).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Directory of the state database (tripline.db).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/tripline")]
+    pub state_dir: PathBuf,
+}
+
+/// `tripline block`.
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    /// Address or network (CIDR).
+    #[arg(value_name = "ADDR|CIDR")]
+    pub target: String,
+    /// How long (seconds or e.g. 90s, 30m, 1h30m, 2d; 0 = until unblocked).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Backend, configuration and state directory.
+    #[command(flatten)]
+    pub common: RespondArgs,
+}
+
+/// `tripline unblock`.
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    /// Address or network (CIDR) as blocked.
+    #[arg(value_name = "ADDR|CIDR")]
+    pub target: String,
+    /// Backend, configuration and state directory.
+    #[command(flatten)]
+    pub common: RespondArgs,
+}
+
+/// `tripline blocks`.
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// Directory of the state database (tripline.db).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/tripline")]
+    pub state_dir: PathBuf,
+    /// One JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tripline config ...`.
@@ -99,6 +171,9 @@ pub struct RunArgs {
     /// iptables `-j NFLOG --nflog-group N`, nft `log group N`).
     #[arg(long, value_name = "GROUP")]
     pub nflog: Vec<u16>,
+    /// Blocking backend (default: the configured one; issue 7).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
 }
 
 /// Where the daemon keeps its state and sockets (shared by `run` and `status`).

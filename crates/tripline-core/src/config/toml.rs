@@ -217,7 +217,7 @@ enum Duration {
 }
 
 /// Parses `"1h30m"`-style durations (units s, m, h, d, w; a bare number is seconds).
-pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+pub fn parse_duration(s: &str) -> Result<u64, String> {
     let bad = || {
         format!(
             "invalid duration {s:?}: expected seconds or e.g. \"90s\", \"30m\", \"1h30m\", \"2d\""
