@@ -1,6 +1,8 @@
 //! The one integration-test binary: a module per surface.
 
 mod analyze;
+mod block;
+mod block_lab;
 mod conformance;
 mod daemon;
 mod netns;
