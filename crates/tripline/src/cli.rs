@@ -66,9 +66,12 @@ pub struct RespondArgs {
 /// `tripline block`.
 #[derive(Debug, Args)]
 pub struct BlockArgs {
-    /// Address or network (CIDR).
-    #[arg(value_name = "ADDR|CIDR")]
-    pub target: String,
+    /// Addresses or networks (CIDR); all go in as one batch.
+    #[arg(value_name = "ADDR|CIDR", required_unless_present = "file")]
+    pub targets: Vec<String>,
+    /// Also read targets from this file, one a line (`#` comments).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// How long (seconds or e.g. 90s, 30m, 1h30m, 2d; 0 = until unblocked).
     #[arg(long = "for", value_name = "DURATION")]
     pub duration: Option<String>,

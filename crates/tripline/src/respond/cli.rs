@@ -7,7 +7,7 @@ use super::db::{BlockDb, BlockRow};
 use super::{build_safelist, fwcheck, never_block, unix_now};
 use crate::cli::{BackendArg, BlockArgs, BlocksArgs, RespondArgs, UnblockArgs};
 use crate::settings;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use tripline_core::block::Policy;
 use tripline_core::config::blocking::BackendKind;
 use tripline_core::net::IpNet;
@@ -51,18 +51,36 @@ fn parse_net(s: &str) -> Result<IpNet> {
     })
 }
 
-/// `tripline block ADDR|CIDR [--for DURATION]`.
+/// `tripline block ADDR|CIDR... [--file PATH] [--for DURATION]`: one kernel batch and
+/// one database transaction for all targets; any safelisted target stops the command
+/// before anything changes.
 pub fn block(args: &BlockArgs) -> Result<i32> {
     let config = load(&args.common)?;
-    let net = parse_net(&args.target)?;
+    let mut nets = args
+        .targets
+        .iter()
+        .map(|t| parse_net(t))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(path) = &args.file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            let t = line.split('#').next().unwrap_or("").trim();
+            if !t.is_empty() {
+                nets.push(parse_net(t).with_context(|| format!("{}:{}", path.display(), i + 1))?);
+            }
+        }
+    }
     let (safe, warnings) = build_safelist(&config);
     for w in warnings {
         eprintln!("tripline: warning: {w}");
     }
     let policy =
         Policy::new(&config.blocking, safe, never_block(&config)).map_err(anyhow::Error::msg)?;
-    if let Some(why) = policy.refuse(net) {
-        bail!("refusing to block {net}: {}", why.as_str());
+    for &net in &nets {
+        if let Some(why) = policy.refuse(net) {
+            bail!("refusing to block {net}: {}", why.as_str());
+        }
     }
     let secs = match &args.duration {
         Some(d) => tripline_core::config::toml::parse_duration(d).map_err(anyhow::Error::msg)?,
@@ -70,26 +88,37 @@ pub fn block(args: &BlockArgs) -> Result<i32> {
     };
     let kind = kind(&args.common, &config);
     let now = unix_now();
+    let what = match nets.as_slice() {
+        [one] => one.to_string(),
+        many => format!("{} networks", many.len()),
+    };
     if config.blocking.dry_run {
-        println!("dry run: would block {net} for {}", human(secs));
+        println!("dry run: would block {what} for {}", human(secs));
         return Ok(0);
     }
     let mut b = backend::open(kind, &config.blocking);
     b.setup(false)?;
-    b.apply(&[Op::Add {
-        net,
-        timeout_secs: secs,
-    }])?;
-    let mut db = BlockDb::open(&args.common.state_dir)?;
-    db.upsert(&[BlockRow {
-        net,
-        added: now,
-        expires: (secs > 0).then_some(now + secs as i64),
-        dl: config.blocking.danger_level,
-        reason: "manual".into(),
-        backend: kind.as_str().into(),
-    }])?;
-    println!("blocked {net} for {} ({})", human(secs), kind.as_str());
+    let ops: Vec<Op> = nets
+        .iter()
+        .map(|&net| Op::Add {
+            net,
+            timeout_secs: secs,
+        })
+        .collect();
+    b.apply(&ops)?;
+    let rows: Vec<BlockRow> = nets
+        .iter()
+        .map(|&net| BlockRow {
+            net,
+            added: now,
+            expires: (secs > 0).then_some(now + secs as i64),
+            dl: config.blocking.danger_level,
+            reason: "manual".into(),
+            backend: kind.as_str().into(),
+        })
+        .collect();
+    BlockDb::open(&args.common.state_dir)?.upsert(&rows)?;
+    println!("blocked {what} for {} ({})", human(secs), kind.as_str());
     Ok(0)
 }
 
