@@ -258,6 +258,31 @@ fn a_scan_spoofed_from_a_safelisted_address_is_detected_but_never_blocked() {
     assert!(!in_kernel(&lab, "nftables", own));
 }
 
+#[test]
+fn dry_run_reports_the_block_and_changes_nothing() {
+    if !netns::available() {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.nft_policy();
+    lab.serve();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config(dir.path(), "nftables", 60);
+    let text = std::fs::read_to_string(&conf).unwrap() + "dry-run = true\n";
+    std::fs::write(&conf, text).unwrap();
+    let d = daemon(&lab, &conf, &dir.path().join("state"));
+    nmap(&lab, FW4);
+    let ev = wait_event(&d.events, "blocked event", |v| {
+        v["event"] == "blocked" && v["src"] == SCAN4
+    });
+    assert_eq!(ev["dry_run"], true);
+    assert!(!lab
+        .exec(&lab.fw, "nft", &["list", "table", "inet", "tripline"])
+        .status
+        .success());
+    assert!(lab.connects(&lab.scan.clone(), FW4));
+}
+
 fn nft_timeout_of(lab: &Lab, addr: &str) -> Option<(u64, u64)> {
     let out = lab.must(
         &lab.fw,
