@@ -189,13 +189,14 @@ pub fn build_safelist(config: &Config) -> (Safelist, Vec<String>) {
     (s, warnings)
 }
 
-/// auto_dl DL-0 networks: psad's never-block list.
+/// auto_dl DL-0 networks: psad's never-block list (`--fw-block-ip` refuses any overlap,
+/// whatever the entry's protocol criteria).
 pub fn never_block(config: &Config) -> Vec<IpNet> {
     config
         .auto_dl
         .entries
         .iter()
-        .filter(|e| e.dl == 0 && e.criteria.is_empty())
+        .filter(|e| e.dl == 0)
         .map(|e| e.net)
         .collect()
 }
