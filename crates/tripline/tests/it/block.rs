@@ -380,6 +380,36 @@ fn blocks_survive_kill_9_with_their_remaining_time_and_lapsed_ones_are_not_resto
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["net"], "198.51.100.2/32");
+    // By hand: the host's own address is refused; unblock lifts at once.
+    let o = lab.exec(
+        &lab.fw,
+        tl,
+        &["block", FW4, "--config", conf_s, "--state-dir", st],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("refusing to block 198.51.100.1/32: safelisted"));
+    lab.must(
+        &lab.fw,
+        tl,
+        &["unblock", SCAN4, "--config", conf_s, "--state-dir", st],
+    );
+    assert!(!in_kernel(&lab, "nftables", SCAN4));
+    lab.must(
+        &lab.fw,
+        tl,
+        &[
+            "block",
+            SCAN4,
+            "--for",
+            "1h",
+            "--config",
+            conf_s,
+            "--state-dir",
+            st,
+        ],
+    );
+    assert!(in_kernel(&lab, "nftables", SCAN4));
     drop(d);
     // flush removes our table and the rows, and leaves the admin's table alone.
     lab.must(
