@@ -1,7 +1,7 @@
 //! Network namespaces for tests with real kernels: a firewall namespace `fw` linked by
 //! veth pairs to a scanner `scan` and a client `cli`, torn down by `Drop` on every exit
 //! path; a `/dev/kmsg` tap that forwards the firewall's log lines (unique prefix) to a
-//! pipe; `nf_log_all_netns` switched on for the taps' lifetime and restored after.
+//! pipe; `nf_log_all_netns` switched on while a lab lives (`netns::LogAllNetns`).
 //! Addresses: 198.51.100.0/28 and 2001:db8:1::/64 (scanner side), 203.0.113.0/28 and
 //! 2001:db8:2::/64 (client side).
 
@@ -73,7 +73,7 @@ pub struct Lab {
     /// Client namespace name.
     pub cli: String,
     children: Vec<Child>,
-    _log: LogAllNetns,
+    _log: crate::netns::LogAllNetns,
 }
 
 impl Drop for Lab {
@@ -99,7 +99,7 @@ impl Lab {
             cli: format!("{tag}-cli"),
             tag,
             children: Vec::new(),
-            _log: LogAllNetns::on(),
+            _log: crate::netns::LogAllNetns::enable(),
         };
         for ns in [&lab.fw, &lab.scan, &lab.cli] {
             must("ip", &["netns", "add", ns]);
@@ -265,70 +265,6 @@ pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < end, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// `net.netfilter.nf_log_all_netns=1` (LOG in a namespace needs it) while any guard
-/// lives, counted across test processes under a lock (the same files as the sources
-/// tests use, so parallel test binaries agree); the first value is restored at the end.
-struct LogAllNetns;
-
-const SYSCTL: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
-const STATE: &str = "/tmp/tripline-test-nf_log_all_netns";
-
-fn locked<T>(f: impl FnOnce() -> T) -> T {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open("/tmp/tripline-test-nf_log_all_netns.lock")
-        .unwrap();
-    let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .unwrap();
-    f()
-}
-
-impl LogAllNetns {
-    fn on() -> LogAllNetns {
-        locked(|| {
-            let (users, old) = match std::fs::read_to_string(STATE) {
-                Ok(s) => {
-                    let mut it = s.split_whitespace();
-                    let users: u32 = it.next().and_then(|u| u.parse().ok()).unwrap_or(0);
-                    (users, it.next().unwrap_or("0").to_string())
-                }
-                Err(_) => (
-                    0,
-                    std::fs::read_to_string(SYSCTL)
-                        .expect("nf_log_all_netns")
-                        .trim()
-                        .to_string(),
-                ),
-            };
-            std::fs::write(SYSCTL, "1").expect("cannot enable nf_log_all_netns");
-            std::fs::write(STATE, format!("{} {old}", users + 1)).unwrap();
-        });
-        LogAllNetns
-    }
-}
-
-impl Drop for LogAllNetns {
-    fn drop(&mut self) {
-        locked(|| {
-            let Ok(s) = std::fs::read_to_string(STATE) else {
-                return;
-            };
-            let mut it = s.split_whitespace();
-            let users: u32 = it.next().and_then(|u| u.parse().ok()).unwrap_or(1);
-            let old = it.next().unwrap_or("0").to_string();
-            if users <= 1 {
-                let _ = std::fs::write(SYSCTL, old);
-                let _ = std::fs::remove_file(STATE);
-            } else {
-                let _ = std::fs::write(STATE, format!("{} {old}", users - 1));
-            }
-        });
     }
 }
 
