@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod alert;
+pub mod block;
 pub mod config;
 pub mod engine;
 pub mod fingerprint;

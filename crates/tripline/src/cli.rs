@@ -25,6 +25,17 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    // --- active response (issue 7) ---
+    /// Block an address or network in the kernel (and record it).
+    Block(BlockArgs),
+    /// Lift a block.
+    Unblock(UnblockArgs),
+    /// List the current blocks with expiry and reason.
+    Blocks(BlocksArgs),
+    /// Remove every table, chain, set and rule Tripline added, and all recorded blocks.
+    Flush(RespondArgs),
+    /// Check that the firewall logs the packets it drops (iptables and nftables).
+    FwCheck(RespondArgs),
     /// Desktop agent: show the daemon's alerts as pop-ups on this user's session bus.
     Notify(NotifyArgs),
 }
@@ -45,6 +56,70 @@ pub struct NotifyArgs {
     /// Show only alerts at or above this danger level.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
     pub min_dl: Option<u8>,
+}
+
+/// Kernel mechanism for blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Tripline's own nftables table with timeout sets.
+    Nftables,
+    /// psad-compatible iptables/ip6tables chains.
+    Iptables,
+    /// ipset hash:net sets matched by iptables rules.
+    Ipset,
+}
+
+/// Shared by the blocking commands.
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// Configuration sources.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Backend (default: the configured one; auto = nftables where `nft` exists).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Directory of the state database (tripline.db).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/tripline")]
+    pub state_dir: PathBuf,
+}
+
+/// `tripline block`.
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    /// Addresses or networks (CIDR); all go in as one batch.
+    #[arg(value_name = "ADDR|CIDR", required_unless_present = "file")]
+    pub targets: Vec<String>,
+    /// Also read targets from this file, one a line (`#` comments).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// How long (seconds or e.g. 90s, 30m, 1h30m, 2d; 0 = until unblocked).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Backend, configuration and state directory.
+    #[command(flatten)]
+    pub common: RespondArgs,
+}
+
+/// `tripline unblock`.
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    /// Address or network (CIDR) as blocked.
+    #[arg(value_name = "ADDR|CIDR")]
+    pub target: String,
+    /// Backend, configuration and state directory.
+    #[command(flatten)]
+    pub common: RespondArgs,
+}
+
+/// `tripline blocks`.
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// Directory of the state database (tripline.db).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/tripline")]
+    pub state_dir: PathBuf,
+    /// One JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tripline config ...`.
@@ -119,6 +194,9 @@ pub struct RunArgs {
     /// iptables `-j NFLOG --nflog-group N`, nft `log group N`).
     #[arg(long, value_name = "GROUP")]
     pub nflog: Vec<u16>,
+    /// Blocking backend (default: the configured one; issue 7).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
 }
 
 /// Where the daemon keeps its state and sockets (shared by `run` and `status`).

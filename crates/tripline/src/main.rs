@@ -9,6 +9,7 @@ mod input;
 mod notify;
 mod progress;
 mod report;
+mod respond;
 mod run;
 mod settings;
 mod sources;
@@ -46,6 +47,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Notify(args) => notify::run(&args),
+        Command::Block(args) => respond::cli::block(&args),
+        Command::Unblock(args) => respond::cli::unblock(&args),
+        Command::Blocks(args) => respond::cli::blocks(&args),
+        Command::Flush(args) => respond::cli::flush(&args),
+        Command::FwCheck(args) => respond::cli::fw_check(&args),
         Command::Config(ConfigCommand::Dump(args)) => {
             let loaded = settings::load(&args)?;
             print!("{}", loaded.config.dump());

@@ -67,6 +67,8 @@ struct Daemon {
     saves: u64,
     dirty: bool,
     quiet: bool,
+    /// Active response (issue 7), when `ENABLE_AUTO_IDS` is on.
+    responder: Option<crate::respond::Responder>,
 }
 
 /// Run until SIGTERM/SIGINT, or until every source has ended.
@@ -137,6 +139,13 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     forward(line_rx, tx.clone(), Msg::Line, Some(Msg::SourcesEnded));
     drop(tx);
 
+    // --- active response (issue 7) ---
+    let responder = crate::respond::Responder::new(
+        engine.config(),
+        &state_dir,
+        args.backend.map(crate::respond::cli::backend_kind),
+    )?;
+    // --- end active response ---
     let mut d = Daemon {
         live,
         engine,
@@ -155,6 +164,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         saves: 0,
         dirty: false,
         quiet: args.quiet,
+        responder,
     };
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let code = d.run_loop(&rx, args);
@@ -302,6 +312,7 @@ impl Daemon {
             }
             self.alert_tick(now);
             self.finish_batch();
+            self.respond_tick();
             // A flood changes sources faster than the clock ticks: save early
             // so the list of changes stays small.
             if Instant::now() >= next_save || self.engine.changed_count() > MAX_PENDING_CHANGES {
@@ -333,7 +344,37 @@ impl Daemon {
         } else {
             Duration::from_secs(3600)
         };
-        to_timeout.min(to_save)
+        let to_respond = self
+            .responder
+            .as_ref()
+            .and_then(|r| r.next_deadline())
+            .map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+        to_timeout.min(to_save).min(to_respond)
+    }
+
+    /// Blocks that lapsed, and what the responder did since the last call, as events.
+    fn respond_tick(&mut self) {
+        let Some(r) = &mut self.responder else {
+            return;
+        };
+        r.tick();
+        let notices = r.drain_notices();
+        if notices.is_empty() {
+            return;
+        }
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for n in notices {
+            let v = n.to_json();
+            if !self.quiet {
+                let _ = writeln!(out, "{v}");
+            }
+            self.subscribers
+                .broadcast(&json!({ "type": "event", "event": v }).to_string());
+        }
+        let _ = out.flush();
     }
 
     fn handle_line(&mut self, line: Line) {
@@ -382,6 +423,9 @@ impl Daemon {
         let mut next = Some(first);
         while let Some(ev) = next.take() {
             next = self.engine.poll_event();
+            if let Some(r) = &mut self.responder {
+                r.observe(&self.engine, &ev, self.engine.now());
+            }
             let Some(v) = event_json(&ev) else { continue };
             self.dirty = true;
             if let Some((src, kind)) = event_src(&ev) {

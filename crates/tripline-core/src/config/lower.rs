@@ -277,6 +277,7 @@ impl ConfigBuilder {
             cfg.daemon = d.clone();
         }
         cfg.alerting = super::alerting::lower(&vars, &t.alerting, self.psad_conf, cfg.psad_compat)?;
+        cfg.blocking = super::blocking::lower(&vars, &origin_of, &t.blocking)?;
 
         cfg.vars = vars;
         Ok(Loaded {

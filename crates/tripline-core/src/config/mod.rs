@@ -18,6 +18,7 @@
 
 pub mod alerting;
 pub mod auto_dl;
+pub mod blocking;
 mod daemon;
 mod dump;
 mod error;
@@ -145,6 +146,8 @@ pub struct Config {
     pub auto_dl: AutoDl,
     /// Alerts: policy and channels (`config::alerting`).
     pub alerting: alerting::AlertingConfig,
+    /// Active response (`ENABLE_AUTO_IDS`..., TOML `[blocking]`).
+    pub blocking: blocking::BlockingConfig,
 }
 
 impl Default for Config {
@@ -197,6 +200,7 @@ impl Default for Config {
                 false,
             )
             .unwrap_or_default(),
+            blocking: blocking::BlockingConfig::default(),
         }
     }
 }

@@ -36,6 +36,7 @@ pub(crate) struct TriplineSettings {
     pub max_sources: Option<u64>,
     pub daemon: Option<super::daemon::DaemonConfig>,
     pub alerting: super::alerting::AlertingToml,
+    pub blocking: super::blocking::BlockingToml,
 }
 
 impl TriplineSettings {
@@ -53,6 +54,7 @@ impl TriplineSettings {
             self.trw = other.trw.clone();
         }
         self.alerting.fill_from(&other.alerting);
+        self.blocking.fill_from(&other.blocking);
     }
 }
 
@@ -71,6 +73,7 @@ struct Root {
     webhook: Option<Vec<alerting::WebhookToml>>,
     lookups: Option<alerting::LookupsToml>,
     notify: Option<alerting::NotifyToml>,
+    blocking: Option<Blocking>,
     vars: Option<BTreeMap<String, Spanned<::toml::Value>>>,
 }
 
@@ -90,6 +93,34 @@ struct Trw {
 }
 
 type S<T> = Option<Spanned<T>>;
+
+/// `[blocking]`: active response (spec §6); see config/blocking.rs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Blocking {
+    enabled: S<bool>,
+    danger_level: S<u64>,
+    timeout: S<Duration>,
+    dl_timeouts: S<[Duration; 5]>,
+    regex: S<String>,
+    flush_at_init: S<bool>,
+    ipt_chains: S<Vec<String>>,
+    backend: S<String>,
+    safelist: S<Vec<String>>,
+    ipv6_prefix: S<Ipv6Prefix>,
+    max_per_minute: S<u32>,
+    dry_run: S<bool>,
+    table: S<String>,
+    hooks: S<Vec<String>>,
+}
+
+/// `true` (per /64), `false` (per address) or a prefix length.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Ipv6Prefix {
+    On(bool),
+    Len(u8),
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -202,7 +233,7 @@ enum Duration {
 }
 
 /// Parses `"1h30m"`-style durations (units s, m, h, d, w; a bare number is seconds).
-pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+pub fn parse_duration(s: &str) -> Result<u64, String> {
     let bad = || {
         format!(
             "invalid duration {s:?}: expected seconds or e.g. \"90s\", \"30m\", \"1h30m\", \"2d\""
@@ -477,6 +508,9 @@ impl TomlConfig {
                 root.daemon.as_ref(),
             ));
         }
+        if let Some(b) = &root.blocking {
+            tripline.blocking = lower_blocking(&mut l, b)?;
+        }
         let mut psad_conf = None;
         if let Some(f) = &root.files {
             l.text("files.signatures", &f.signatures, "SIGS_FILE");
@@ -703,6 +737,141 @@ fn toml_error(file: &str, text: &str, e: &::toml::de::Error) -> ConfigError {
         }
     }
     err
+}
+
+fn lower_blocking(
+    l: &mut Lowering<'_>,
+    b: &Blocking,
+) -> Result<super::blocking::BlockingToml, ConfigError> {
+    use super::blocking::{BackendKind, BlockingToml, Hook};
+    l.flag("blocking.enabled", &b.enabled, "ENABLE_AUTO_IDS");
+    l.num(
+        "blocking.danger-level",
+        &b.danger_level,
+        "AUTO_IDS_DANGER_LEVEL",
+    );
+    l.duration("blocking.timeout", &b.timeout, "AUTO_BLOCK_TIMEOUT")?;
+    if let Some(v) = &b.dl_timeouts {
+        for (i, d) in v.get_ref().iter().enumerate() {
+            let secs = match d {
+                Duration::Secs(n) => *n,
+                Duration::Text(t) => parse_duration(t).map_err(|m| {
+                    ConfigError::at(
+                        &l.origin("blocking.dl-timeouts", v.span()),
+                        ConfigErrorKind::InvalidValue,
+                        m,
+                    )
+                })?,
+            };
+            let var = format!("AUTO_BLOCK_DL{}_TIMEOUT", i + 1);
+            l.set("blocking.dl-timeouts", v.span(), &var, secs.to_string());
+        }
+    }
+    if let Some(v) = &b.regex {
+        l.set(
+            "blocking.regex",
+            v.span(),
+            "ENABLE_AUTO_IDS_REGEX",
+            "Y".into(),
+        );
+        l.set(
+            "blocking.regex",
+            v.span(),
+            "AUTO_BLOCK_REGEX",
+            v.get_ref().clone(),
+        );
+    }
+    l.flag(
+        "blocking.flush-at-init",
+        &b.flush_at_init,
+        "FLUSH_IPT_AT_INIT",
+    );
+    if let Some(v) = &b.ipt_chains {
+        for (i, c) in v.get_ref().iter().enumerate() {
+            let var = format!("IPT_AUTO_CHAIN{}", i + 1);
+            l.set("blocking.ipt-chains", v.span(), &var, c.clone());
+        }
+    }
+    let bad = |l: &Lowering<'_>, key: &str, span: std::ops::Range<usize>, m: String| {
+        ConfigError::at(&l.origin(key, span), ConfigErrorKind::InvalidValue, m)
+    };
+    let mut t = BlockingToml::default();
+    if let Some(v) = &b.backend {
+        let k = BackendKind::parse(v.get_ref()).ok_or_else(|| {
+            bad(
+                l,
+                "blocking.backend",
+                v.span(),
+                format!(
+                    "invalid value {:?}: expected auto, nftables, iptables or ipset",
+                    v.get_ref()
+                ),
+            )
+        })?;
+        t.backend = Some((k, l.origin("blocking.backend", v.span())));
+    }
+    if let Some(v) = &b.safelist {
+        let mut nets = Vec::new();
+        for item in v.get_ref() {
+            nets.push(item.trim().parse::<crate::net::IpNet>().map_err(|_| {
+                bad(
+                    l,
+                    "blocking.safelist",
+                    v.span(),
+                    format!("{item:?} is not an IPv4/IPv6 address or network"),
+                )
+            })?);
+        }
+        t.safelist = Some(nets);
+    }
+    if let Some(v) = &b.ipv6_prefix {
+        t.ipv6_prefix = Some(match v.get_ref() {
+            Ipv6Prefix::On(true) => Some(64),
+            Ipv6Prefix::On(false) => None,
+            Ipv6Prefix::Len(n @ 1..=128) => Some(*n),
+            Ipv6Prefix::Len(n) => {
+                return Err(bad(
+                    l,
+                    "blocking.ipv6-prefix",
+                    v.span(),
+                    format!("prefix length {n} is not 1..128"),
+                ))
+            }
+        });
+    }
+    t.max_per_minute = b.max_per_minute.as_ref().map(|v| *v.get_ref());
+    t.dry_run = b.dry_run.as_ref().map(|v| *v.get_ref());
+    if let Some(v) = &b.table {
+        if !super::blocking::valid_name(v.get_ref(), 24) {
+            return Err(bad(
+                l,
+                "blocking.table",
+                v.span(),
+                "use 1-24 letters, digits, '_' or '-'".into(),
+            ));
+        }
+        t.table = Some(v.get_ref().clone());
+    }
+    if let Some(v) = &b.hooks {
+        let mut hooks = Vec::new();
+        for h in v.get_ref() {
+            hooks.push(match h.as_str() {
+                "input" => Hook::Input,
+                "forward" => Hook::Forward,
+                "output" => Hook::Output,
+                _ => {
+                    return Err(bad(
+                        l,
+                        "blocking.hooks",
+                        v.span(),
+                        format!("{h:?} is not input, forward or output"),
+                    ))
+                }
+            });
+        }
+        t.hooks = Some(hooks);
+    }
+    Ok(t)
 }
 
 /// Checks `[trw]` and builds its parameters (`None` when disabled).

@@ -2,6 +2,8 @@
 
 mod alerts;
 mod analyze;
+mod block;
+mod block_lab;
 mod conformance;
 mod daemon;
 mod netns;

@@ -1,0 +1,411 @@
+//! Active response (issue 7): blocks sources that reach `AUTO_IDS_DANGER_LEVEL` in the
+//! kernel, keeps them in the state database with their expiry, lifts them on time, and
+//! re-applies the rest after a restart.
+//!
+//! The policy (who, what, how long) is `tripline_core::block`; this module holds the
+//! kernel side (`backend/`), the database (`db.rs`), the discovered safelist
+//! (`safelist.rs`), the CLI commands (`cli.rs`) and `tripline fw-check` (`fwcheck.rs`).
+//! Kernel calls run on a worker thread so a slow `nft` never stalls detection; whatever
+//! queued up while it worked goes in as one batch.
+
+pub mod backend;
+pub mod cli;
+pub mod db;
+pub mod fwcheck;
+pub mod safelist;
+
+use anyhow::{Context, Result};
+use backend::{Backend, Op};
+use db::{BlockDb, BlockRow};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tripline_core::block::{Policy, Safelist, Skip, Verdict};
+use tripline_core::config::blocking::BackendKind;
+use tripline_core::engine::{Engine, Event};
+use tripline_core::net::IpNet;
+use tripline_core::{Config, Timestamp};
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// How often the daemon re-reads the table for blocks the CLI added or removed.
+const SYNC_PERIOD: Duration = Duration::from_secs(2);
+
+/// Something the responder did or refused, for the daemon's output and alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A new block (or, with `dry_run`, one that would have been made).
+    Blocked {
+        /// The source that triggered it.
+        src: IpAddr,
+        /// What is blocked.
+        net: IpNet,
+        /// Its danger level.
+        dl: u8,
+        /// Seconds, 0 = permanent.
+        timeout_secs: u64,
+        /// Nothing was changed in the kernel.
+        dry_run: bool,
+    },
+    /// An existing block was re-armed.
+    Renewed {
+        /// What is blocked.
+        net: IpNet,
+        /// New timeout in seconds, 0 = permanent.
+        timeout_secs: u64,
+    },
+    /// A block lapsed and was removed.
+    Expired {
+        /// What was blocked.
+        net: IpNet,
+    },
+    /// A source at the blocking level that was not blocked.
+    Skipped {
+        /// The source.
+        src: IpAddr,
+        /// Its danger level.
+        dl: u8,
+        /// Why.
+        why: Skip,
+    },
+    /// A kernel or database operation failed.
+    Error(String),
+}
+
+impl Notice {
+    /// The notice as one JSON object (the daemon's event line).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Notice::Blocked {
+                src,
+                net,
+                dl,
+                timeout_secs,
+                dry_run,
+            } => json!({"event": "blocked", "src": src, "net": net.to_string(), "dl": dl,
+                        "timeout": timeout_secs, "dry_run": dry_run}),
+            Notice::Renewed { net, timeout_secs } => {
+                json!({"event": "block_renewed", "net": net.to_string(), "timeout": timeout_secs})
+            }
+            Notice::Expired { net } => json!({"event": "unblocked", "net": net.to_string()}),
+            Notice::Skipped { src, dl, why } => json!({"event": "block_skipped", "src": src,
+                        "dl": dl, "reason": why.as_str(),
+                        "alert": *why == Skip::RateLimited}),
+            Notice::Error(e) => json!({"event": "block_error", "error": e}),
+        }
+    }
+}
+
+/// The kernel worker: receives batches, applies what queued up as one.
+struct Worker {
+    tx: Option<Sender<Vec<Op>>>,
+    errors: Arc<Mutex<Vec<String>>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    fn start(mut backend: Box<dyn Backend>) -> Worker {
+        let (tx, rx): (Sender<Vec<Op>>, Receiver<Vec<Op>>) = channel();
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let errs = errors.clone();
+        let handle = std::thread::spawn(move || {
+            while let Ok(mut ops) = rx.recv() {
+                while let Ok(more) = rx.try_recv() {
+                    ops.extend(more);
+                }
+                if let Err(e) = backend.apply(&ops) {
+                    errs.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
+                        "{} ({} changes): {e:#}",
+                        backend.kind().as_str(),
+                        ops.len()
+                    ));
+                }
+            }
+        });
+        Worker {
+            tx: Some(tx),
+            errors,
+            handle: Some(handle),
+        }
+    }
+    fn send(&self, ops: Vec<Op>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(ops);
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Let the worker finish what is queued so no block is lost on a clean exit.
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The daemon's blocking state.
+pub struct Responder {
+    policy: Policy,
+    db: BlockDb,
+    kind: BackendKind,
+    blocks: HashMap<IpNet, BlockRow>,
+    worker: Option<Worker>,
+    notices: Vec<Notice>,
+    last_sync: Instant,
+}
+
+/// A block as shown by `tripline status` / `tripline blocks`.
+#[allow(dead_code)] // for the status socket (the lead wires it)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// What is blocked.
+    pub net: IpNet,
+    /// Unix seconds it lapses, `None` = permanent.
+    pub expires: Option<i64>,
+    /// Danger level when blocked.
+    pub dl: u8,
+    /// Why.
+    pub reason: String,
+}
+
+/// The safelist: configured networks plus what the host depends on.
+pub fn build_safelist(config: &Config) -> (Safelist, Vec<String>) {
+    let (found, warnings) = safelist::discover();
+    let mut s = Safelist::new(config.blocking.safelist.iter().copied());
+    for n in found {
+        s.add(n);
+    }
+    (s, warnings)
+}
+
+/// auto_dl DL-0 networks: psad's never-block list (`--fw-block-ip` refuses any overlap,
+/// whatever the entry's protocol criteria).
+pub fn never_block(config: &Config) -> Vec<IpNet> {
+    config
+        .auto_dl
+        .entries
+        .iter()
+        .filter(|e| e.dl == 0)
+        .map(|e| e.net)
+        .collect()
+}
+
+#[allow(dead_code)] // `backend` and `blocks` are for the status socket (the lead wires it)
+impl Responder {
+    /// Starts the responder when `ENABLE_AUTO_IDS` is on: sets up the backend (fresh with
+    /// `FLUSH_IPT_AT_INIT`), drops lapsed rows and re-applies the others with the time
+    /// they have left. `backend` overrides the configured one.
+    pub fn new(
+        config: &Config,
+        state_dir: &Path,
+        backend: Option<BackendKind>,
+    ) -> Result<Option<Responder>> {
+        let cfg = &config.blocking;
+        if !cfg.enabled {
+            return Ok(None);
+        }
+        let (safe, warnings) = build_safelist(config);
+        for w in warnings {
+            eprintln!("tripline: warning: blocking: {w}");
+        }
+        let policy = Policy::new(cfg, safe, never_block(config)).map_err(anyhow::Error::msg)?;
+        let kind = backend::resolve(backend.unwrap_or(cfg.backend));
+        let mut db = BlockDb::open(state_dir)?;
+        let now = unix_now();
+        let mut notices = Vec::new();
+        for gone in db.take_expired(now)? {
+            notices.push(Notice::Expired { net: gone.net });
+        }
+        let mut rows = db.all()?;
+        for r in &mut rows {
+            r.backend = kind.as_str().to_string();
+        }
+        db.upsert(&rows)?;
+        let worker = if cfg.dry_run {
+            None
+        } else {
+            let mut b = backend::open(kind, cfg);
+            b.setup(cfg.flush_at_init)
+                .with_context(|| format!("cannot set up the {} backend", kind.as_str()))?;
+            let ops: Vec<Op> = rows
+                .iter()
+                .map(|r| Op::Add {
+                    net: r.net,
+                    timeout_secs: r.expires.map_or(0, |e| (e - now).max(1) as u64),
+                })
+                .collect();
+            b.apply(&ops).context("cannot re-apply the stored blocks")?;
+            Some(Worker::start(b))
+        };
+        Ok(Some(Responder {
+            policy,
+            db,
+            kind,
+            blocks: rows.into_iter().map(|r| (r.net, r)).collect(),
+            worker,
+            notices,
+            last_sync: Instant::now(),
+        }))
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// Feeds one engine event (in order). Never waits for the kernel.
+    pub fn observe(&mut self, engine: &Engine, ev: &Event, now: Timestamp) {
+        let (src, raised) = match ev {
+            Event::DangerRaised { src, .. } => (*src, true),
+            Event::SignatureMatched { src, .. } => (*src, false),
+            _ => return,
+        };
+        let Some(view) = engine.source(src) else {
+            return;
+        };
+        let dl = view.danger_level();
+        let src = src.to_canonical();
+        let net = self.policy.target(src);
+        let wall = unix_now();
+        if let Some(row) = self.blocks.get(&net) {
+            let remaining = row.expires.map(|e| (e - wall).max(0) as u64);
+            if let Some(t) = self.policy.renewal(dl, remaining) {
+                let mut row = row.clone();
+                row.expires = (t > 0).then_some(wall + t as i64);
+                row.dl = row.dl.max(dl);
+                self.store(row, t);
+                self.notices.push(Notice::Renewed {
+                    net,
+                    timeout_secs: t,
+                });
+            }
+            return;
+        }
+        if !raised {
+            return;
+        }
+        let prefixes: Vec<&str> = view
+            .destinations()
+            .flat_map(|p| p.prefixes().map(|(_, pfx, _)| pfx).collect::<Vec<_>>())
+            .collect();
+        match self.policy.decide(now, src, dl, prefixes) {
+            Verdict::Skip(Skip::BelowLevel) => {}
+            Verdict::Skip(why) => self.notices.push(Notice::Skipped { src, dl, why }),
+            Verdict::Block { net, timeout_secs } => {
+                let dry_run = self.worker.is_none();
+                self.notices.push(Notice::Blocked {
+                    src,
+                    net,
+                    dl,
+                    timeout_secs,
+                    dry_run,
+                });
+                if dry_run {
+                    return;
+                }
+                let row = BlockRow {
+                    net,
+                    added: wall,
+                    expires: (timeout_secs > 0).then_some(wall + timeout_secs as i64),
+                    dl,
+                    reason: format!("auto: {src} reached DL {dl}"),
+                    backend: self.kind.as_str().to_string(),
+                };
+                self.store(row, timeout_secs);
+            }
+        }
+    }
+
+    fn store(&mut self, row: BlockRow, timeout_secs: u64) {
+        if let Err(e) = self.db.upsert(std::slice::from_ref(&row)) {
+            self.notices.push(Notice::Error(format!("database: {e:#}")));
+        }
+        if let Some(w) = &self.worker {
+            w.send(vec![Op::Add {
+                net: row.net,
+                timeout_secs,
+            }]);
+        }
+        self.blocks.insert(row.net, row);
+    }
+
+    /// When [`Responder::tick`] should run next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let now_wall = unix_now();
+        let now = Instant::now();
+        let expiry = self
+            .blocks
+            .values()
+            .filter_map(|r| r.expires)
+            .min()
+            .map(|e| now + Duration::from_secs((e - now_wall).max(0) as u64));
+        let sync = self.last_sync + SYNC_PERIOD;
+        Some(expiry.map_or(sync, |e| e.min(sync)))
+    }
+
+    /// Lifts lapsed blocks and picks up blocks the CLI added or removed meanwhile.
+    pub fn tick(&mut self) {
+        let now = unix_now();
+        let lapsed: Vec<IpNet> = self
+            .blocks
+            .values()
+            .filter(|r| r.expires.is_some_and(|e| e <= now))
+            .map(|r| r.net)
+            .collect();
+        if !lapsed.is_empty() {
+            for n in &lapsed {
+                self.blocks.remove(n);
+                self.notices.push(Notice::Expired { net: *n });
+            }
+            if let Err(e) = self.db.remove(&lapsed) {
+                self.notices.push(Notice::Error(format!("database: {e:#}")));
+            }
+            if let Some(w) = &self.worker {
+                w.send(lapsed.iter().map(|&net| Op::Del { net }).collect());
+            }
+        }
+        if self.last_sync.elapsed() >= SYNC_PERIOD {
+            self.last_sync = Instant::now();
+            match self.db.all() {
+                Ok(rows) => self.blocks = rows.into_iter().map(|r| (r.net, r)).collect(),
+                Err(e) => self.notices.push(Notice::Error(format!("database: {e:#}"))),
+            }
+        }
+        if let Some(w) = &self.worker {
+            let mut errs = w.errors.lock().unwrap_or_else(|p| p.into_inner());
+            self.notices.extend(errs.drain(..).map(Notice::Error));
+        }
+    }
+
+    /// What happened since the last call.
+    pub fn drain_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Current blocks, soonest expiry first, permanent ones last.
+    pub fn blocks(&self) -> Vec<BlockInfo> {
+        let mut v: Vec<BlockInfo> = self
+            .blocks
+            .values()
+            .map(|r| BlockInfo {
+                net: r.net,
+                expires: r.expires,
+                dl: r.dl,
+                reason: r.reason.clone(),
+            })
+            .collect();
+        v.sort_by_key(|b| (b.expires.unwrap_or(i64::MAX), b.net.to_string()));
+        v
+    }
+}
