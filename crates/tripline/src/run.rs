@@ -37,7 +37,7 @@ const BATCH: usize = 4096;
 
 /// What reaches the detection loop.
 enum Msg {
-    Line(Line),
+    Lines(Vec<Line>),
     Call(Call),
     Reload,
     Stop,
@@ -127,7 +127,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
     let (specs, why) = plan(args, engine.config());
     eprintln!("tripline: sources ({why}): {specs:?}");
-    let (line_tx, line_rx) = sync_channel::<Line>(sources::LINE_QUEUE);
+    let (line_tx, line_rx) = sync_channel::<Vec<Line>>(sources::LINE_QUEUE);
+    let line_tx = sources::LineTx::new(line_tx);
     let live = start_sources(
         &specs,
         args.from_start,
@@ -136,7 +137,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         &mut problems,
     );
     drop(line_tx);
-    forward(line_rx, tx.clone(), Msg::Line, Some(Msg::SourcesEnded));
+    forward(line_rx, tx.clone(), Msg::Lines, Some(Msg::SourcesEnded));
     drop(tx);
 
     // --- active response (issue 7) ---
@@ -286,7 +287,12 @@ impl Daemon {
             let mut handled = 0;
             while let Some(msg) = next.take() {
                 match msg {
-                    Msg::Line(line) => self.handle_line(line),
+                    Msg::Lines(lines) => {
+                        handled += lines.len();
+                        for line in lines {
+                            self.handle_line(line);
+                        }
+                    }
                     Msg::Call(call) => {
                         let answer = self.answer(&call.request);
                         let _ = call.reply.send(answer);
@@ -402,7 +408,12 @@ impl Daemon {
         }
         *self.lines.entry(line.origin.clone()).or_default() += 1;
         if line.cursor != Cursor::None {
-            self.cursors.insert(line.origin.to_string(), line.cursor);
+            match self.cursors.get_mut(&*line.origin) {
+                Some(c) => *c = line.cursor,
+                None => {
+                    self.cursors.insert(line.origin.to_string(), line.cursor);
+                }
+            }
         }
         self.dirty = true;
         self.drain_events();

@@ -109,7 +109,9 @@ impl Follower {
 
     /// Append every complete new line to `out` (without the newline), each
     /// with the position just after it.
-    pub fn read_new(&mut self, out: &mut Vec<(String, FilePos)>) -> io::Result<()> {
+    /// Stops after about `max` lines (at a read boundary); the rest comes
+    /// with the next call.
+    pub fn read_new(&mut self, out: &mut Vec<(String, FilePos)>, max: usize) -> io::Result<()> {
         // Rotation by rename: finish the old file, then switch.
         let on_disk = match std::fs::metadata(&self.path) {
             Ok(m) => Some((m.ino(), m.len())),
@@ -128,7 +130,10 @@ impl Follower {
                 }
                 self.pos.offset = 0;
             }
-            self.drain(out)?;
+            let eof = self.drain(out, max)?;
+            if !eof {
+                return Ok(());
+            }
             if rotated {
                 self.file = None;
                 self.partial.clear();
@@ -138,20 +143,25 @@ impl Follower {
             if let Some((file, inode, _)) = self.open_current()? {
                 self.file = Some(file);
                 self.pos = FilePos { inode, offset: 0 };
-                self.drain(out)?;
+                self.drain(out, max)?;
             }
         }
         Ok(())
     }
 
-    fn drain(&mut self, out: &mut Vec<(String, FilePos)>) -> io::Result<()> {
+    /// Read complete lines until the end of the file (returns true) or
+    /// until `out` holds `max` lines (returns false).
+    fn drain(&mut self, out: &mut Vec<(String, FilePos)>, max: usize) -> io::Result<bool> {
         let Some(file) = self.file.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
         let mut buf = [0u8; 1 << 16];
         loop {
+            if out.len() >= max {
+                return Ok(false);
+            }
             let n = match file.read(&mut buf) {
-                Ok(0) => return Ok(()),
+                Ok(0) => return Ok(true),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -204,7 +214,7 @@ mod tests {
 
     fn read(f: &mut Follower) -> Vec<String> {
         let mut v = Vec::new();
-        f.read_new(&mut v).unwrap();
+        f.read_new(&mut v, usize::MAX).unwrap();
         v.into_iter().map(|(l, _)| l).collect()
     }
 

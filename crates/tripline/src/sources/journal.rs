@@ -108,6 +108,7 @@ pub fn spawn_journal_with(
     });
     let waiter = child.clone();
     let program = program.to_string();
+    let mut tx = tx;
     std::thread::spawn(move || {
         let origin: Arc<str> = "journal".into();
         for l in BufReader::new(stdout).lines() {
@@ -183,7 +184,7 @@ mod tests {
     #[test]
     fn a_missing_journalctl_is_an_error_naming_the_source() {
         let (tx, _rx) = std::sync::mpsc::sync_channel(16);
-        let err = spawn_journal_with("/nonexistent/journalctl", &[], None, tx)
+        let err = spawn_journal_with("/nonexistent/journalctl", &[], None, LineTx::new(tx))
             .err()
             .unwrap();
         assert!(
@@ -244,10 +245,16 @@ mod tests {
         let listed = String::from_utf8(out.stdout).unwrap();
         let (_, cursor40) = entry_line(listed.lines().next().unwrap()).unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(1024);
-        let handle = spawn_journal_with("journalctl", &jdir, Some(cursor40.clone()), tx).unwrap();
+        let handle =
+            spawn_journal_with("journalctl", &jdir, Some(cursor40.clone()), LineTx::new(tx))
+                .unwrap();
+        // The journal source sends each entry as it comes: one line a batch.
         let next = || {
-            rx.recv_timeout(std::time::Duration::from_secs(10))
-                .expect("a journal line within 10 s")
+            let mut batch = rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .expect("a journal line within 10 s");
+            assert_eq!(batch.len(), 1);
+            batch.remove(0)
         };
         let opts = tripline_core::ParseOptions::default();
         let mut cursors = vec![cursor40];

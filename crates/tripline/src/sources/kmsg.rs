@@ -217,6 +217,7 @@ pub fn spawn_kmsg_at(path: &Path, resume_after: Option<u64>, tx: LineTx) -> Resu
         .with_context(|| format!("kmsg source: cannot open {}", path.display()))?;
     let handle = KmsgHandle { lost: kmsg.lost() };
     let origin: Arc<str> = "kmsg".into();
+    let mut tx = tx;
     std::thread::spawn(move || loop {
         match kmsg.next() {
             Ok(Some((_, text))) if !from_kernel(&text) => {}

@@ -22,12 +22,66 @@ use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where sources send lines: bounded, so a source that reads faster than
-/// detection keeps up waits instead of piling lines up in memory.
-pub type LineTx = std::sync::mpsc::SyncSender<Line>;
+/// Where sources send lines: in batches over a bounded channel, so a source
+/// that reads faster than detection keeps up waits instead of piling lines
+/// up in memory, and a busy source pays for one channel hop per batch, not
+/// per line.
+pub struct LineTx {
+    tx: std::sync::mpsc::SyncSender<Vec<Line>>,
+    buf: Vec<Line>,
+}
 
-/// Lines queued between the sources and detection at most.
-pub const LINE_QUEUE: usize = 4096;
+/// The detection loop has gone: the source should stop.
+#[derive(Debug)]
+pub struct Closed;
+
+/// Lines a batch holds at most.
+const BATCH: usize = 256;
+
+/// Batches queued between the sources and detection at most.
+pub const LINE_QUEUE: usize = 64;
+
+impl LineTx {
+    /// Wrap the sending half of the loop's channel.
+    pub fn new(tx: std::sync::mpsc::SyncSender<Vec<Line>>) -> LineTx {
+        LineTx {
+            tx,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Send one line now (sources that get a record at a time).
+    pub fn send(&mut self, line: Line) -> Result<(), Closed> {
+        self.push(line)?;
+        self.flush()
+    }
+
+    /// Queue a line; a full batch goes at once. Call [`LineTx::flush`]
+    /// before waiting for more input.
+    pub fn push(&mut self, line: Line) -> Result<(), Closed> {
+        self.buf.push(line);
+        if self.buf.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Send what is queued.
+    pub fn flush(&mut self) -> Result<(), Closed> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH));
+        self.tx.send(batch).map_err(|_| Closed)
+    }
+}
+
+impl Clone for LineTx {
+    /// Another sender on the same channel, with its own (empty) batch.
+    fn clone(&self) -> LineTx {
+        LineTx::new(self.tx.clone())
+    }
+}
 
 /// The store's name of a file source.
 pub fn file_origin(path: &std::path::Path) -> String {
@@ -80,24 +134,33 @@ pub fn spawn_file(path: PathBuf, start: file::Start, tx: LineTx) -> Result<()> {
         .with_context(|| format!("cannot watch {}", dir.display()))?;
     std::thread::spawn(move || {
         let _watcher = watcher;
+        let mut tx = tx;
         let mut lines = Vec::new();
         loop {
             lines.clear();
-            if let Err(e) = follower.read_new(&mut lines) {
+            // A backlog (a restart after a long stop) is read a slice at a time.
+            if let Err(e) = follower.read_new(&mut lines, READ_SLICE) {
                 eprintln!(
                     "tripline: error: reading {}: {e}",
                     follower.path().display()
                 );
             }
+            let more = lines.len() >= READ_SLICE;
             for (text, pos) in lines.drain(..) {
                 let line = Line {
                     text,
                     origin: origin.clone(),
                     cursor: Cursor::File(pos),
                 };
-                if tx.send(line).is_err() {
+                if tx.push(line).is_err() {
                     return;
                 }
+            }
+            if tx.flush().is_err() {
+                return;
+            }
+            if more {
+                continue;
             }
             // Woken by inotify; the timeout only guards against lost events.
             let _ = wake_rx.recv_timeout(Duration::from_secs(1));
@@ -108,22 +171,39 @@ pub fn spawn_file(path: PathBuf, start: file::Start, tx: LineTx) -> Result<()> {
 }
 
 /// Read standard input line by line.
-pub fn spawn_stdin(tx: LineTx) {
+pub fn spawn_stdin(mut tx: LineTx) {
     let origin: Arc<str> = "stdin".into();
     std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(text) = line else { break };
+        // Our own buffer: its emptiness tells when the next read may block.
+        let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
+        let mut text = String::new();
+        loop {
+            text.clear();
+            match input.read_line(&mut text) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let end = text.trim_end_matches(['\n', '\r']).len();
+            text.truncate(end);
             let line = Line {
-                text,
+                text: std::mem::take(&mut text),
                 origin: origin.clone(),
                 cursor: Cursor::None,
             };
-            if tx.send(line).is_err() {
+            if tx.push(line).is_err() {
+                return;
+            }
+            // Nothing more buffered: the next read may wait, so send now.
+            if input.buffer().is_empty() && tx.flush().is_err() {
                 return;
             }
         }
+        let _ = tx.flush();
     });
 }
+
+/// Lines a file source reads at most before handing them on.
+const READ_SLICE: usize = 4096;
 
 /// The kernel sources `tripline run` started; keep it alive as long as they
 /// should run (dropping it stops journalctl).

@@ -181,6 +181,7 @@ pub fn spawn_nflog(group: u16, tx: LineTx) -> Result<NflogHandle> {
     let handle = NflogHandle { lost: lost.clone() };
     let origin: Arc<str> = nflog_origin(group).into();
     let host = hostname();
+    let mut tx = tx;
     std::thread::spawn(move || {
         let mut names = Ifnames::default();
         let mut last_seq = None;

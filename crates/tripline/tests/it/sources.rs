@@ -120,6 +120,70 @@ fn nflog_group_detects_a_real_syn_scan() {
     assert_eq!(ev["src"], "203.0.113.66");
     // Packets to 203.0.113.1, or a backdoor-port signature among the ports.
     assert!(!ev["reason"].as_str().unwrap().is_empty(), "{ev}");
+    let (dl, packets, inputs) = status_of(&d, "203.0.113.66");
+    assert!(dl >= 2 && packets >= 15, "DL {dl}, {packets} packets");
+    assert_eq!(inputs, ["nflog:7"]);
+}
+
+/// nftables `log` rules (no group) write to the kernel log; a syslog daemon
+/// would copy them to a file. The test plays that syslog daemon: it reads
+/// /dev/kmsg and appends this lab's lines, RFC 3339 stamped, to a file that
+/// `tripline run --file` follows.
+#[test]
+fn a_followed_file_fed_by_nftables_log_rules_detects_a_real_syn_scan() {
+    use std::io::{Read, Seek, Write};
+    let _log = LogAllNetns::enable();
+    let lab = Lab::new(68);
+    lab.nft(
+        r#"table inet tl {
+             chain input {
+               type filter hook input priority 0; policy accept;
+               iifname "wan0" tcp flags & (syn | ack) == syn log prefix "TLF_DROP " flags all drop
+             }
+           }"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kern.log");
+    std::fs::write(&path, "").unwrap();
+    let mut kmsg = std::fs::File::open("/dev/kmsg").unwrap();
+    kmsg.seek(std::io::SeekFrom::End(0)).unwrap();
+    let file = path.clone();
+    std::thread::spawn(move || {
+        let mut out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .unwrap();
+        let mut buf = vec![0u8; 8192];
+        loop {
+            let n = match kmsg.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.raw_os_error() == Some(32) => continue, // EPIPE: overrun
+                Err(_) => return,
+            };
+            let rec = String::from_utf8_lossy(&buf[..n]);
+            let Some((_, msg)) = rec.split_once(';') else {
+                continue;
+            };
+            let msg = msg.lines().next().unwrap_or_default();
+            if msg.contains("TLF_DROP ") && msg.contains("SRC=203.0.113.68 ") {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap();
+                let ts = tripline_core::Timestamp(now.as_micros() as i64).to_rfc3339();
+                if writeln!(out, "{ts} fw kernel: {msg}").is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tripline"));
+    cmd.args(["run", "--file"]).arg(&path);
+    let d = daemon(cmd);
+    let ev = scan_until_detected(&lab, &d);
+    assert_eq!(ev["src"], "203.0.113.68");
+    let (dl, packets, inputs) = status_of(&d, "203.0.113.68");
+    assert!(dl >= 2 && packets >= 15, "DL {dl}, {packets} packets");
+    assert_eq!(inputs, [format!("file:{}", path.display())]);
 }
 
 #[test]
