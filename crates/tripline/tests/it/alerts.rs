@@ -811,3 +811,88 @@ fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
         .unwrap()
         .contains("Danger level: 5 (was 3)"));
 }
+
+/// A fake program that appends each run's argv (then a `--END--` line) and stdin to
+/// `argv.log` and `stdin.log`.
+fn appending_recorder(bin: &Path, name: &str, out: &Path) {
+    let p = bin.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh
+cat >> {o}/stdin.log
+printf '%s\\n' \"$@\" --END-- >> {o}/argv.log\n",
+            o = out.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn psad_mail_command_gets_subject_addresses_and_body_and_the_limit_message() {
+    // psad.conf's own way: `mailCmd -s SUBJECT ADDRESSES`, body on stdin; EMAIL_LIMIT 1
+    // turns the second alert into the "limit reached" status message.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    appending_recorder(&bin, "mail", &out);
+    let psad = dir.path().join("psad.conf");
+    std::fs::write(
+        &psad,
+        format!(
+            "EMAIL_ADDRESSES admin@example.test, ops@example.test;\nALERTING_METHODS nosyslog;\n\
+             EMAIL_LIMIT 1;\nALERT_ALL N;\nHOSTNAME fw-test;\nENABLE_DNS_LOOKUPS N;\n\
+             ENABLE_WHOIS_LOOKUPS N;\nmailCmd {};\n",
+            bin.join("mail").display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("kern.log");
+    append(&log, "");
+    let r = run(
+        &[
+            "--psad-conf",
+            psad.to_str().unwrap(),
+            "--file",
+            log.to_str().unwrap(),
+        ],
+        &[],
+    );
+    feed_until_alert(&r, &log, &scan_lines());
+    // The rest of the scan raises the level: the limit message replaces the next alert.
+    append(&log, &scan_lines().concat());
+    let log_text = wait_for("two mail runs", 20, || {
+        let t = std::fs::read_to_string(out.join("argv.log")).ok()?;
+        (t.matches("--END--").count() >= 2).then_some(t)
+    });
+    let runs: Vec<Vec<&str>> = log_text
+        .split("--END--\n")
+        .filter(|r| !r.is_empty())
+        .map(|r| r.lines().collect())
+        .collect();
+    let args = &runs[0];
+    assert_eq!(args[0], "-s");
+    assert!(args[1].starts_with("[psad-alert] DL"), "{log_text}");
+    assert!(
+        args[1].contains(" src: 198.51.100.10 dst: 198.51.100.1"),
+        "{log_text}"
+    );
+    assert_eq!(&args[2..], ["admin@example.test", "ops@example.test"]);
+    let body = std::fs::read_to_string(out.join("stdin.log")).unwrap();
+    assert!(
+        body.contains("               Source: 198.51.100.10"),
+        "{body}"
+    );
+    assert_eq!(
+        runs[1][1],
+        "[psad-status] reached email message limit for 198.51.100.10 on fw-test"
+    );
+    // Suppressed after that: exactly two mails for the whole scan.
+    drop(r);
+    let t = std::fs::read_to_string(out.join("argv.log")).unwrap();
+    assert_eq!(t.matches("--END--").count(), 2, "{t}");
+}
