@@ -542,6 +542,12 @@ impl Daemon {
         fresh.track_changes();
         // Every source is saved again: signature indices may have moved.
         fresh.mark_all_changed();
+        // Alerts (issue 6): new channels, the same per-source alert history.
+        if let Err(e) = self.alerter.reload(&fresh.config().alerting) {
+            let msg = format!("alert channels not reloaded, keeping the running ones: {e:#}");
+            eprintln!("tripline: error: {}", crate::term::clean(&msg));
+            self.problems.push(msg);
+        }
         self.engine = fresh;
         self.dirty = true;
         self.reloads += 1;

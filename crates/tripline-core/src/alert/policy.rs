@@ -142,6 +142,11 @@ impl AlertPolicy {
         }
     }
 
+    /// New settings (SIGHUP), keeping every source's history and the counters.
+    pub fn set_config(&mut self, cfg: PolicyConfig) {
+        self.cfg = cfg;
+    }
+
     /// The settings.
     pub fn config(&self) -> &PolicyConfig {
         &self.cfg

@@ -91,21 +91,7 @@ impl Alerter {
 
     /// Starts the channels of `cfg`.
     pub fn from_config(cfg: &AlertingConfig) -> Result<Alerter> {
-        let host = hostname(cfg);
-        let lookups = Arc::new(lookup::Lookups::new(&cfg.lookups)?);
-        let mut channels = Vec::new();
-        if let Some(e) = &cfg.email {
-            channels.push(email::start(e, cfg, &host, lookups.clone())?);
-        }
-        if let Some(s) = &cfg.syslog {
-            channels.push(syslog::start(s)?);
-        }
-        for s in &cfg.scripts {
-            channels.push(script::start(s)?);
-        }
-        for w in &cfg.webhooks {
-            channels.push(webhook::start(w, cfg)?);
-        }
+        let (channels, host) = start_channels(cfg)?;
         Ok(Alerter {
             policy: AlertPolicy::new(cfg.policy.clone()),
             channels,
@@ -115,6 +101,18 @@ impl Alerter {
             next_tick: None,
             interval: cfg.policy.check_interval_secs.max(1) as i64,
         })
+    }
+
+    /// SIGHUP: new channels and policy settings, the same per-source history (alert
+    /// counts, `EMAIL_LIMIT`). On error the running channels stay. Alerts queued on the
+    /// old channels are still delivered by their threads.
+    pub fn reload(&mut self, cfg: &AlertingConfig) -> Result<()> {
+        let (channels, host) = start_channels(cfg)?;
+        self.channels = channels;
+        self.hostname = host;
+        self.policy.set_config(cfg.policy.clone());
+        self.interval = cfg.policy.check_interval_secs.max(1) as i64;
+        Ok(())
     }
 
     /// Considers one engine event; returns the alerts it produced (already handed to
@@ -270,6 +268,26 @@ impl Alerter {
         }
         Some(alert)
     }
+}
+
+/// Starts every configured channel; returns them with this host's name.
+fn start_channels(cfg: &AlertingConfig) -> Result<(Vec<Channel>, String)> {
+    let host = hostname(cfg);
+    let lookups = Arc::new(lookup::Lookups::new(&cfg.lookups)?);
+    let mut channels = Vec::new();
+    if let Some(e) = &cfg.email {
+        channels.push(email::start(e, cfg, &host, lookups.clone())?);
+    }
+    if let Some(s) = &cfg.syslog {
+        channels.push(syslog::start(s)?);
+    }
+    for s in &cfg.scripts {
+        channels.push(script::start(s)?);
+    }
+    for w in &cfg.webhooks {
+        channels.push(webhook::start(w, cfg)?);
+    }
+    Ok((channels, host))
 }
 
 fn evidence(s: &SourceView<'_>) -> Evidence {

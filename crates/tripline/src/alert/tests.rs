@@ -145,3 +145,52 @@ fn levels_below_a_channels_minimum_are_not_sent() {
     let ch = &alerter.stats().channels[0];
     assert_eq!((ch.below_level, ch.queued), (10, 0));
 }
+
+#[test]
+fn reload_switches_channels_and_keeps_each_sources_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.sock"), dir.path().join("b.sock"));
+    let (sa, sb) = (
+        UnixDatagram::bind(&a).unwrap(),
+        UnixDatagram::bind(&b).unwrap(),
+    );
+    let cfg = |p: &std::path::Path| AlertingConfig {
+        syslog: Some(syslog_cfg(p, 0, 1)),
+        ..AlertingConfig::default()
+    };
+    let mut alerter = Alerter::from_config(&cfg(&a)).unwrap();
+    assert_eq!(flood(&mut alerter, 1), 1);
+    alerter.reload(&cfg(&b)).unwrap();
+    // The same scanner again (same state in a new engine): no longer its first alert,
+    // and the same evidence gives nothing new.
+    assert_eq!(flood(&mut alerter, 1), 0);
+    // A new scanner goes to the new socket.
+    let mut e = Engine::new(Arc::new(Config::default()), Arc::new(Rules::default())).unwrap();
+    let now = Timestamp::from_secs(1_800_000_000);
+    let opts = ParseOptions {
+        now,
+        ..ParseOptions::default()
+    };
+    let mut n = 0;
+    for port in 1..=5 {
+        let line = SYN6
+            .replace("DPT=993", &format!("DPT={port}"))
+            .replace("0000:0000:0000:0013 DST", "0000:0000:0000:0099 DST");
+        let _ = e.handle_line(&line, &opts, now);
+        while let Some(ev) = e.poll_event() {
+            n += alerter.observe(&e, &ev, now).len();
+        }
+    }
+    assert_eq!(n, 1);
+    let mut buf = [0u8; 2048];
+    sa.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sb.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let got_a = sa.recv(&mut buf).unwrap();
+    assert!(std::str::from_utf8(&buf[..got_a])
+        .unwrap()
+        .contains("2001:db8:100::"));
+    let got_b = sb.recv(&mut buf).unwrap();
+    assert!(std::str::from_utf8(&buf[..got_b])
+        .unwrap()
+        .contains("2001:db8:100::99 ->"));
+}
