@@ -58,9 +58,11 @@ url = "http://127.0.0.1:{hp}/ok/json"
             "MAC=52:54:00:1f:00:01:52:54:00:5c:00:0a:08:00 SRC={src} DST=198.51.100.1 LEN=44 "
             "TOS=0x00 PREC=0x00 TTL=52 ID=42853 PROTO=TCP SPT=55018 DPT={p} WINDOW=1024 RES=0x00 SYN URGP=0 \n")
     def scan(src):
+        text = "".join(tmpl.format(src=src, p=p) for p in range(1, 6))
+        t0, w0 = time.monotonic(), time.time()
         with open(log, "a") as f:
-            f.write("".join(tmpl.format(src=src, p=p) for p in range(1, 6)))
-        return time.monotonic()
+            f.write(text)
+        return t0, w0
     # Warm up until the follower reads.
     while "198.51.100.99" not in seen:
         scan("198.51.100.99"); time.sleep(0.2)
@@ -70,7 +72,7 @@ url = "http://127.0.0.1:{hp}/ok/json"
     for i in range(1, n + 1):
         src = f"203.0.113.{i}"
         m0, h0 = len(files(mail)), len(files(http))
-        t0, w0 = scan(src), time.time()
+        t0, w0 = scan(src)
         deadline = t0 + 20
         while time.monotonic() < deadline and (src not in seen or len(files(mail)) <= m0 or len(files(http)) <= h0):
             time.sleep(0.001)
