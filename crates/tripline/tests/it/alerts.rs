@@ -896,3 +896,153 @@ fn psad_mail_command_gets_subject_addresses_and_body_and_the_limit_message() {
     let t = std::fs::read_to_string(out.join("argv.log")).unwrap();
     assert_eq!(t.matches("--END--").count(), 2, "{t}");
 }
+
+/// Starts `cmd` and waits (bounded) until its stderr says `ready`.
+fn start_until_stderr(mut cmd: Command, ready: &'static str) -> Proc {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines().map_while(Result::ok) {
+            if l.contains(ready) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let p = Proc(child);
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{cmd:?} did not say {ready:?}"));
+    p
+}
+
+#[test]
+fn a_real_nmap_scan_between_namespaces_gives_an_email_with_rdns_and_whois() {
+    use crate::netns::Lab;
+    // Scanner 203.0.113.69 -> firewall 203.0.113.1 (nftables logs SYNs to NFLOG group
+    // 8); the daemon, the SMTP server, dnsmasq and the whois servers all run inside the
+    // firewall's namespace, on its own loopback.
+    let lab = Lab::new(69);
+    lab.nft(
+        r#"table inet tl {
+             chain input {
+               type filter hook input priority 0; policy accept;
+               iifname "wan0" tcp flags & (syn | ack) == syn log group 8 prefix "TL_DROP " drop
+             }
+           }"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let in_fw = |script: &str, arg: &Path| {
+        let mut cmd = Lab::exec(&lab.fw, PY);
+        cmd.arg(peers().join(script)).arg(arg);
+        let (p, line) = start_peer(cmd);
+        let port: u16 = line.strip_prefix("port ").unwrap().parse().unwrap();
+        (p, port)
+    };
+    let (_smtp, smtp_port) = in_fw("smtp_sink.py", &mail);
+    let (_whois, whois_port) = in_fw("whois_server.py", dir.path());
+    let mut dns = Lab::exec(&lab.fw, "dnsmasq");
+    dns.args([
+        "--keep-in-foreground",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--listen-address=127.0.0.1",
+        "--pid-file=",
+        "--user=root",
+        "--log-facility=-",
+        "--port=5353",
+        "--ptr-record=69.113.0.203.in-addr.arpa,nmap-box.example.test",
+    ]);
+    let _dns = start_until_stderr(dns, "started");
+    let cfg = dir.path().join("tripline.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[alerts]
+alert-all = false
+[email]
+to = ["admin@example.test"]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+min-danger-level = 2
+[lookups]
+dns-server = "127.0.0.1:5353"
+whois-server = "127.0.0.1:{whois_port}"
+whois-timeout = 10
+"#
+        ),
+    )
+    .unwrap();
+    let mut cmd = Lab::exec(&lab.fw, env!("CARGO_BIN_EXE_tripline"));
+    cmd.args(["run", "--nflog", "8", "--state-dir"])
+        .arg(dir.path().join("state"))
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::null());
+    let _daemon = Proc(cmd.spawn().unwrap());
+    // Rounds of 40 ports until the email is there (the daemon may still be starting
+    // when the first probes are logged).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut round = 0u16;
+    let eml = loop {
+        if let Some(f) = files_with(&mail, ".eml").into_iter().next() {
+            break f;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no email for a real scan within 60 s"
+        );
+        let first = 1000 + round * 40;
+        lab.syn_scan(&format!("{first}-{}", first + 39));
+        round += 1;
+        // Give this round up to 3 s to produce the email before scanning again.
+        let round_end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < round_end && files_with(&mail, ".eml").is_empty() {
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    let text = std::fs::read_to_string(eml).unwrap();
+    // DL 2 or more (packets, or a signature on one of the ports).
+    let subject = text
+        .lines()
+        .find(|l| l.starts_with("Subject: "))
+        .unwrap()
+        .to_string();
+    let dl = subject
+        .strip_prefix("Subject: [tripline-alert] DL")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|d| d.parse::<u8>().ok())
+        .unwrap_or_else(|| panic!("{subject}"));
+    assert!(dl >= 2, "{subject}");
+    assert!(
+        subject.ends_with(" src: nmap-box.example.test dst: 203.0.113.1"),
+        "{subject}"
+    );
+    let level = format!("         Danger level: [{dl}] (out of 5)");
+    for want in [
+        level.as_str(),
+        "    Scanned TCP ports: [",
+        "            TCP flags: [SYN: ",
+        "Nmap: -sT or -sS]",
+        "       iptables chain: INPUT (prefix \"TL_DROP\")",
+        "               Source: 203.0.113.69",
+        "                  DNS: nmap-box.example.test",
+        "          Destination: 203.0.113.1",
+        "   Total email alerts: ",
+        "   Complete TCP range: [",
+        "INPUT    wan0        tcp",
+        "[+] Whois Information (source IP):",
+        "inetnum:        203.0.113.69 - 203.0.113.69",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+}
