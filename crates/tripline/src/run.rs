@@ -532,6 +532,12 @@ impl Daemon {
         // Every source is saved again: signature indices may have moved.
         fresh.mark_all_changed();
         self.engine = fresh;
+        // --- active response (issue 7) ---
+        if let Some(r) = &mut self.responder {
+            if let Err(e) = r.reload(self.engine.config()) {
+                eprintln!("tripline: error: blocking settings not reloaded: {e:#}");
+            }
+        }
         self.dirty = true;
         self.reloads += 1;
         eprintln!("tripline: configuration reloaded");
