@@ -549,6 +549,12 @@ impl Daemon {
             self.problems.push(msg);
         }
         self.engine = fresh;
+        // --- active response (issue 7) ---
+        if let Some(r) = &mut self.responder {
+            if let Err(e) = r.reload(self.engine.config()) {
+                eprintln!("tripline: error: blocking settings not reloaded: {e:#}");
+            }
+        }
         self.dirty = true;
         self.reloads += 1;
         eprintln!("tripline: configuration reloaded");

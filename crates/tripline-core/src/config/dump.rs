@@ -180,6 +180,30 @@ impl Config {
                 let _ = writeln!(out, "{:<30} {}", k, clean(v));
             }
         }
+        // Active response: the keys psad.conf has no variable for.
+        let b = &self.blocking;
+        let nets = |v: &[crate::net::IpNet]| {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let hooks: Vec<&str> = b.hooks.iter().map(|h| h.as_str()).collect();
+        for (k, v) in [
+            ("blocking.backend", b.backend.as_str().to_string()),
+            ("blocking.safelist", nets(&b.safelist)),
+            (
+                "blocking.ipv6-prefix",
+                b.ipv6_prefix
+                    .map_or("per address".into(), |p| format!("/{p}")),
+            ),
+            ("blocking.max-per-minute", b.max_per_minute.to_string()),
+            ("blocking.dry-run", yn(b.dry_run).to_string()),
+            ("blocking.table", clean(&b.table)),
+            ("blocking.hooks", hooks.join(", ")),
+        ] {
+            let _ = writeln!(out, "{:<30} {}", k, v);
+        }
         let _ = writeln!(
             out,
             "# auto_dl ({} entries, evaluation order)",

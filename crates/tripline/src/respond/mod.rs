@@ -259,6 +259,19 @@ impl Responder {
         }))
     }
 
+    /// SIGHUP: new thresholds, timeouts, safelist (re-discovered), regex and cap; the
+    /// backend, its objects and the current blocks stay. Turning blocking on or off, or
+    /// changing the backend, takes a restart.
+    pub fn reload(&mut self, config: &Config) -> Result<()> {
+        let (safe, warnings) = build_safelist(config);
+        for w in warnings {
+            eprintln!("tripline: warning: blocking: {w}");
+        }
+        self.policy =
+            Policy::new(&config.blocking, safe, never_block(config)).map_err(anyhow::Error::msg)?;
+        Ok(())
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> BackendKind {
         self.kind
@@ -407,5 +420,92 @@ impl Responder {
             .collect();
         v.sort_by_key(|b| (b.expires.unwrap_or(i64::MAX), b.net.to_string()));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ConfigArgs;
+    use std::sync::Arc as StdArc;
+
+    /// The daemon path with a real engine, in dry-run (no kernel): the level gate, the
+    /// blocks-a-minute cap with its alerting notice, and the IPv6 prefix.
+    #[test]
+    fn dry_run_decisions_through_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("t.toml");
+        std::fs::write(
+            &conf,
+            "[detection]\ndanger-levels = [2, 4, 8, 16, 32]\n[blocking]\nenabled = true\n\
+             danger-level = 2\ndry-run = true\nmax-per-minute = 1\nipv6-prefix = 48\n",
+        )
+        .unwrap();
+        let loaded = crate::settings::load(&ConfigArgs {
+            config: Some(conf),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        let mut engine =
+            Engine::new(StdArc::new(loaded.config), StdArc::new(loaded.rules)).unwrap();
+        let mut r = Responder::new(engine.config(), dir.path(), None)
+            .unwrap()
+            .expect("enabled");
+        let line = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/logs/dev-slice.log"),
+        )
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+        let now = crate::settings::wall_clock();
+        let opts = tripline_core::ParseOptions {
+            now,
+            ..Default::default()
+        };
+        for src in ["198.51.100.77", "198.51.100.78"] {
+            for port in 1..6 {
+                let l = line
+                    .replace("SRC=198.51.100.10 ", &format!("SRC={src} "))
+                    .replace("DPT=143 ", &format!("DPT={port} "));
+                let _ = engine.handle_line(&l, &opts, now);
+                while let Some(ev) = engine.poll_event() {
+                    r.observe(&engine, &ev, now);
+                }
+            }
+        }
+        let notices = r.drain_notices();
+        assert!(
+            matches!(
+                notices[0],
+                Notice::Blocked {
+                    dry_run: true,
+                    dl: 2,
+                    ..
+                }
+            ),
+            "{notices:?}"
+        );
+        let capped = notices
+            .iter()
+            .find(|n| {
+                matches!(
+                    n,
+                    Notice::Skipped {
+                        why: Skip::RateLimited,
+                        ..
+                    }
+                )
+            })
+            .expect("the second source hits the cap");
+        assert_eq!(capped.to_json()["alert"], true);
+        assert!(r.blocks().is_empty(), "dry run records nothing");
+        assert_eq!(
+            r.policy
+                .target("2001:db8:1:2::5".parse().unwrap())
+                .to_string(),
+            "2001:db8:1::/48"
+        );
     }
 }
