@@ -625,6 +625,18 @@ impl Daemon {
             max_sources: self.engine.config().max_sources,
             evicted_sources: self.engine.stats().evicted,
             subscribers: self.subscribers.len(),
+            blocks: self
+                .responder
+                .as_ref()
+                .map(|r| {
+                    r.blocks()
+                        .into_iter()
+                        .map(|b| {
+                            status::BlockStatus::new(b.net.to_string(), b.expires, b.dl, b.reason)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             reloads: self.reloads,
             saves: self.saves,
             last_save: self.last_save.map(|t| t.to_rfc3339()),

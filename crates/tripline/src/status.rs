@@ -45,8 +45,35 @@ pub struct DaemonInfo {
     pub saves: u64,
     /// Last successful save (RFC 3339).
     pub last_save: Option<String>,
+    /// Addresses and networks blocked now (psad -S's auto-blocked IPs).
+    pub blocks: Vec<BlockStatus>,
     /// Problems worth the administrator's eye (a source that failed, a save that failed).
     pub problems: Vec<String>,
+}
+
+/// One block.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockStatus {
+    /// What is blocked.
+    pub net: String,
+    /// When it lapses (RFC 3339), `None` = until unblocked.
+    pub expires: Option<String>,
+    /// Danger level when blocked.
+    pub dl: u8,
+    /// Why.
+    pub reason: String,
+}
+
+impl BlockStatus {
+    /// From the responder's or the database's view.
+    pub fn new(net: String, expires: Option<i64>, dl: u8, reason: String) -> BlockStatus {
+        BlockStatus {
+            net,
+            expires: expires.map(|t| tripline_core::Timestamp::from_secs(t).to_rfc3339()),
+            dl,
+            reason,
+        }
+    }
 }
 
 /// One input of the daemon.
@@ -172,6 +199,19 @@ fn write_header(out: &mut impl Write, i: &DaemonInfo) -> std::io::Result<()> {
     if i.running {
         writeln!(out, "    Alert subscribers: {}", i.subscribers)?;
     }
+    if !i.blocks.is_empty() {
+        writeln!(out, "    Blocked: {}", i.blocks.len())?;
+        for b in &i.blocks {
+            writeln!(
+                out,
+                "        {} DL {} until {} ({})",
+                b.net,
+                b.dl,
+                b.expires.as_deref().unwrap_or("unblocked"),
+                crate::term::clean(&b.reason)
+            )?;
+        }
+    }
     for p in &i.problems {
         writeln!(out, "    Problem: {}", crate::term::clean(p))?;
     }
@@ -253,6 +293,14 @@ fn from_saved_state(
         max_sources: engine.config().max_sources,
         evicted_sources: engine.stats().evicted,
         subscribers: 0,
+        blocks: crate::respond::db::BlockDb::open(&dir)
+            .and_then(|db| db.all())
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|r| BlockStatus::new(r.net.to_string(), r.expires, r.dl, r.reason))
+                    .collect()
+            })
+            .unwrap_or_default(),
         reloads: 0,
         saves: 0,
         last_save: None,

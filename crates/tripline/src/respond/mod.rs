@@ -166,7 +166,6 @@ pub struct Responder {
 }
 
 /// A block as shown by `tripline status` / `tripline blocks`.
-#[allow(dead_code)] // for the status socket (the lead wires it)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockInfo {
     /// What is blocked.

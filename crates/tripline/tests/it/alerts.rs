@@ -388,6 +388,9 @@ fn syslog_alert_reaches_the_socket_in_psads_format() {
             cfg.to_str().unwrap(),
             "--psad-conf",
             psad.to_str().unwrap(),
+            // The file starts empty: read it all, so the alert's counts do not
+            // depend on when the follower opened it.
+            "--from-start",
             "--file",
             log.to_str().unwrap(),
         ],
