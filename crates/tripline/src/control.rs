@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -138,9 +139,15 @@ pub fn ask(path: &Path, request: &Request) -> Result<Option<String>> {
 
 /// Connected alert subscribers.
 #[derive(Clone, Default)]
-pub struct Subscribers(Arc<Mutex<Vec<UnixStream>>>);
+pub struct Subscribers(Arc<Mutex<Vec<UnixStream>>>, Arc<AtomicUsize>);
 
 impl Subscribers {
+    /// Whether anyone listens (cheap: no lock), so the loop can skip
+    /// building lines nobody reads.
+    pub fn any(&self) -> bool {
+        self.1.load(Ordering::Relaxed) > 0
+    }
+
     /// Send one line to every subscriber, dropping those that fail or stall.
     pub fn broadcast(&self, line: &str) {
         let mut subs = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -149,6 +156,7 @@ impl Subscribers {
                 .and_then(|_| s.write_all(b"\n"))
                 .is_ok()
         });
+        self.1.store(subs.len(), Ordering::Relaxed);
     }
 
     /// Number connected.
@@ -168,12 +176,14 @@ pub fn serve_events(path: &Path, group: Option<&str>) -> Result<Subscribers> {
             .with_context(|| format!("cannot give {} to group {name}", path.display()))?;
     }
     let subs = Subscribers::default();
-    let list = subs.0.clone();
+    let (list, count) = (subs.0.clone(), subs.1.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
             // A stalled reader costs at most this per alert, then is dropped.
             let _ = conn.set_write_timeout(Some(Duration::from_millis(200)));
-            list.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+            let mut l = list.lock().unwrap_or_else(|e| e.into_inner());
+            l.push(conn);
+            count.store(l.len(), Ordering::Relaxed);
         }
     });
     Ok(subs)

@@ -439,21 +439,21 @@ impl Daemon {
             }
             let Some(v) = event_json(&ev) else { continue };
             self.dirty = true;
+            if !self.quiet {
+                let _ = writeln!(out, "{v}");
+            }
+            if self.subscribers.any() {
+                let line = format!("{{\"type\":\"event\",\"event\":{v}}}");
+                self.subscribers.broadcast(&line);
+            }
             if let Some((src, kind)) = event_src(&ev) {
                 self.detections.push(Detection {
                     at: v["at"].as_str().unwrap_or_default().to_string(),
                     src,
                     kind,
-                    detail: v.clone(),
+                    detail: v,
                 });
             }
-            // Blocking (issue 7) plugs in here: it sees every event in order,
-            // with the engine for the evidence.
-            if !self.quiet {
-                let _ = writeln!(out, "{v}");
-            }
-            self.subscribers
-                .broadcast(&json!({ "type": "event", "event": v }).to_string());
             // Alerts (issue 6): the policy decides, channels deliver in the background.
             let now = settings::wall_clock();
             let alerts = self.alerter.observe(&self.engine, &ev, now);

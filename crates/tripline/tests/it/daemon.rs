@@ -348,3 +348,29 @@ fn the_systemd_unit_verifies() {
     assert!(out.status.success() && err.trim().is_empty(), "{err}");
     assert!(unit.contains("Type=notify"));
 }
+
+#[test]
+fn the_events_socket_streams_detections_as_json_lines() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let log = dir.join("kern.log");
+    append(&log, &[]);
+    let _d = start(dir, &[&log]);
+    let sock = std::os::unix::net::UnixStream::connect(dir.join("state/events.sock")).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // Subscribed: now the scan comes.
+    let text = corpus();
+    append(&log, &text.lines().collect::<Vec<_>>());
+    let mut lines = std::io::BufReader::new(sock).lines();
+    let ev = loop {
+        let l = lines.next().expect("an event within 30 s").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        if v["type"] == "event" && v["event"]["event"] == "danger_raised" {
+            break v;
+        }
+    };
+    assert!(ev["event"]["src"].is_string(), "{ev}");
+    assert!(ev["event"]["to"].as_u64() >= Some(1), "{ev}");
+}
