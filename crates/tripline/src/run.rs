@@ -607,7 +607,7 @@ impl Daemon {
                 cursor: self
                     .cursors
                     .get(&o)
-                    .map_or_else(|| "-".into(), |c| format!("{c:?}")),
+                    .map_or_else(|| "-".into(), |c| c.to_string()),
                 origin: o,
             })
             .collect()

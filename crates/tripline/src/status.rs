@@ -285,7 +285,7 @@ fn from_saved_state(
                 origin: o.clone(),
                 lines: 0,
                 lost: 0,
-                cursor: format!("{c:?}"),
+                cursor: c.to_string(),
             })
             .collect(),
         totals: saved.totals,

@@ -17,6 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use tripline_core::engine::{EngineSnapshot, SourceSnapshot};
 
@@ -35,8 +36,14 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 /// Open (creating if needed) the database with the pragmas every user of it
 /// needs: WAL, a busy timeout so the daemon and the CLI can share it.
 pub fn open_db(state_dir: &Path) -> Result<Connection> {
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
+    if !state_dir.exists() {
+        // Attack data and block lists: readable by root only.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(state_dir)
+            .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
+    }
     let path = db_path(state_dir);
     let conn =
         Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;

@@ -101,6 +101,17 @@ pub struct Line {
     pub cursor: Cursor,
 }
 
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cursor::None => f.write_str("-"),
+            Cursor::File(p) => write!(f, "inode {} offset {}", p.inode, p.offset),
+            Cursor::Kmsg(seq) => write!(f, "record {seq}"),
+            Cursor::Journal(c) => write!(f, "cursor {}", crate::term::clean(c)),
+        }
+    }
+}
+
 /// A source's resumable position after a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
