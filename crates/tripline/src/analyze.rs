@@ -37,8 +37,8 @@ pub struct Malformed {
     pub text: String,
 }
 
-/// Line counters of one analysis.
-#[derive(Debug, Clone, Default)]
+/// Line counters of one analysis (and of the daemon since its state began).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineTotals {
     /// Lines read.
     pub lines: u64,
@@ -53,6 +53,17 @@ pub struct LineTotals {
 }
 
 impl LineTotals {
+    /// Count one line's outcome (`lines` is counted by the reader).
+    pub fn count(&mut self, outcome: &LineOutcome) {
+        match outcome {
+            LineOutcome::NotFirewall => return,
+            LineOutcome::Malformed(_) => self.malformed += 1,
+            LineOutcome::Ignored(_) => self.ignored += 1,
+            LineOutcome::Accepted => self.accepted += 1,
+        }
+        self.firewall_lines += 1;
+    }
+
     fn add(&mut self, o: &LineTotals) {
         self.lines += o.lines;
         self.firewall_lines += o.firewall_lines;
@@ -208,12 +219,10 @@ impl Worker {
         line: &str,
         opts: &ParseOptions,
     ) {
-        let t = &mut self.totals;
+        self.totals.count(&outcome);
         match outcome {
-            LineOutcome::NotFirewall => {}
+            LineOutcome::NotFirewall | LineOutcome::Ignored(_) => {}
             LineOutcome::Malformed(error) => {
-                t.firewall_lines += 1;
-                t.malformed += 1;
                 if self.malformed.len() < self.keep {
                     self.malformed.push(Malformed {
                         input,
@@ -224,13 +233,7 @@ impl Worker {
                     });
                 }
             }
-            LineOutcome::Ignored(_) => {
-                t.firewall_lines += 1;
-                t.ignored += 1;
-            }
             LineOutcome::Accepted => {
-                t.firewall_lines += 1;
-                t.accepted += 1;
                 if let Some(w) = self.csv.as_mut() {
                     w.write_line(line, opts);
                 }

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tripline_core::engine::{DangerReason, Engine, Event, LineOutcome};
+use tripline_core::engine::{DangerReason, Engine, Event};
 use tripline_core::{ParseOptions, Timestamp};
 
 /// State is saved at least this often while lines arrive.
@@ -389,23 +389,9 @@ impl Daemon {
             now,
             ..ParseOptions::default()
         };
-        let t = &mut self.totals;
-        t.lines += 1;
-        match self.engine.handle_line(&line.text, &opts, now) {
-            LineOutcome::NotFirewall => {}
-            LineOutcome::Malformed(_) => {
-                t.firewall_lines += 1;
-                t.malformed += 1;
-            }
-            LineOutcome::Ignored(_) => {
-                t.firewall_lines += 1;
-                t.ignored += 1;
-            }
-            LineOutcome::Accepted => {
-                t.firewall_lines += 1;
-                t.accepted += 1;
-            }
-        }
+        self.totals.lines += 1;
+        let outcome = self.engine.handle_line(&line.text, &opts, now);
+        self.totals.count(&outcome);
         *self.lines.entry(line.origin.clone()).or_default() += 1;
         if line.cursor != Cursor::None {
             match self.cursors.get_mut(&*line.origin) {

@@ -2,7 +2,6 @@
 //! the running daemon over its control socket; when none answers, built
 //! from the state it saved.
 
-use crate::analyze::LineTotals;
 use crate::cli::StatusArgs;
 use crate::control::{self, Request};
 use crate::input::Input;
@@ -105,14 +104,6 @@ pub fn render(
     history: &[serde_json::Value],
     req: &Request,
 ) -> String {
-    let t = &info.totals;
-    let totals = LineTotals {
-        lines: t.lines,
-        firewall_lines: t.firewall_lines,
-        malformed: t.malformed,
-        ignored: t.ignored,
-        accepted: t.accepted,
-    };
     let inputs: Vec<Input> = info
         .inputs
         .iter()
@@ -123,7 +114,7 @@ pub fn render(
     let min_dl = req.min_dl.unwrap_or(engine.config().min_danger_level);
     let report = Report::build(
         std::slice::from_ref(engine),
-        &totals,
+        &info.totals,
         &[],
         0,
         min_dl,

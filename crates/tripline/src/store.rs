@@ -56,19 +56,7 @@ pub fn open_db(state_dir: &Path) -> Result<Connection> {
 }
 
 /// Line counters of the daemon since its state was created.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Totals {
-    /// Lines read.
-    pub lines: u64,
-    /// Firewall lines.
-    pub firewall_lines: u64,
-    /// Firewall lines that did not parse.
-    pub malformed: u64,
-    /// Lines filtered out by configuration.
-    pub ignored: u64,
-    /// Packets counted.
-    pub accepted: u64,
-}
+pub use crate::analyze::LineTotals as Totals;
 
 /// One detection for the history table.
 #[derive(Debug, Clone, Serialize)]
