@@ -206,6 +206,7 @@ pub fn build_alert(engine: &Engine, src: IpAddr, info: BuildInfo) -> Option<Aler
         src_dns: None,
         dst_dns: Vec::new(),
         whois: None,
+        block: None,
     })
 }
 

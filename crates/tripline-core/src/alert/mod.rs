@@ -1,16 +1,18 @@
 //! Alerts: when to alert ([`AlertPolicy`], psad's `scan_logr()` rules, spec §5.1), the
 //! alert record with all its evidence ([`Alert`], built from the engine by
-//! [`build_alert`]), psad-style text ([`text`]) and per-channel rate limits
-//! ([`RateLimit`]).
+//! [`build_alert`]), psad-style text ([`text`]), per-channel rate limits
+//! ([`RateLimit`]) and the responder's block notices ([`block_alert`]).
 //!
 //! Pure like the rest of the core: time comes in with every call, delivery (SMTP, syslog,
 //! scripts, webhooks, D-Bus) belongs to the shell.
 
+mod block;
 mod build;
 mod policy;
 mod rate;
 pub mod text;
 
+pub use block::{block_alert, BlockDetails, BlockEvent, CapGate};
 pub use build::{build_alert, BuildInfo};
 pub use policy::{AlertPolicy, Cause, Evidence, PolicyConfig, PolicyStats, Verdict};
 pub use rate::RateLimit;
@@ -27,6 +29,41 @@ pub enum AlertKind {
     /// The `EMAIL_LIMIT` was reached for this source: the last message about it
     /// (psad's `[psad-status] reached email message limit`).
     LimitReached,
+    /// The responder blocked the source (psad's `[psad-status] added iptables
+    /// auto-block against X for N seconds`).
+    Blocked,
+    /// An existing block was re-armed (psad's `renewed iptables auto-block`).
+    BlockRenewed,
+    /// A block lapsed and was lifted (psad's `removed iptables block against X`).
+    Unblocked,
+    /// The blocks-a-minute cap refused to block a source at the blocking level.
+    BlockLimitReached,
+}
+
+impl AlertKind {
+    /// The kind as in JSON: `scan`, `limit_reached`, `blocked`, `block_renewed`,
+    /// `unblocked`, `block_limit_reached`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Scan => "scan",
+            AlertKind::LimitReached => "limit_reached",
+            AlertKind::Blocked => "blocked",
+            AlertKind::BlockRenewed => "block_renewed",
+            AlertKind::Unblocked => "unblocked",
+            AlertKind::BlockLimitReached => "block_limit_reached",
+        }
+    }
+
+    /// True for the responder's notices (they carry [`Alert::block`]).
+    pub fn is_block(self) -> bool {
+        matches!(
+            self,
+            AlertKind::Blocked
+                | AlertKind::BlockRenewed
+                | AlertKind::Unblocked
+                | AlertKind::BlockLimitReached
+        )
+    }
 }
 
 /// Why the policy produced the alert.
@@ -41,6 +78,8 @@ pub enum Trigger {
     NewEvidence,
     /// `EMAIL_LIMIT` reached.
     LimitReached,
+    /// The responder acted (block kinds).
+    Response,
 }
 
 /// One alert with every piece of evidence psad's email carries (spec §5.2).
@@ -124,6 +163,9 @@ pub struct Alert {
     /// whois text for the source (filled by the shell).
     #[serde(default)]
     pub whois: Option<String>,
+    /// What the responder did, for the block kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<BlockDetails>,
 }
 
 /// How many destinations an alert lists.

@@ -314,3 +314,170 @@ fn ctime_matches_known_instants() {
     assert_eq!(text::ctime(0), "Thu Jan  1 00:00:00 1970 UTC");
     assert_eq!(text::ctime(1_795_821_423), "Fri Nov 27 23:17:03 2026 UTC");
 }
+
+fn block_ev(kind: AlertKind, src: &str, timeout_secs: u64) -> BlockEvent {
+    BlockEvent {
+        kind,
+        src: ip(src),
+        dl: 3,
+        details: BlockDetails {
+            net: src.to_string(),
+            backend: "iptables".into(),
+            timeout_secs,
+            expires_unix: (timeout_secs > 0).then_some(1_800_000_100 + timeout_secs as i64),
+            dry_run: false,
+            max_per_minute: 60,
+            skipped: 1,
+        },
+    }
+}
+
+#[test]
+fn block_notices_use_psads_status_texts() {
+    let e = scanned_engine();
+    let now = t(1_800_000_100);
+    let a = block_alert(
+        &e,
+        block_ev(AlertKind::Blocked, "198.51.100.10", 3600),
+        7,
+        now,
+        "fw1".into(),
+    );
+    assert_eq!(a.kind, AlertKind::Blocked);
+    assert_eq!(a.trigger, Trigger::Response);
+    assert_eq!(a.danger_level, 3, "the level the responder acted on");
+    assert_eq!(
+        a.tcp.map(|p| (p.lo, p.hi)),
+        Some((20, 40)),
+        "scan evidence kept"
+    );
+    assert_eq!(
+        text::subject(&a, "[psad-alert]", "[psad-status]"),
+        "[psad-status] added iptables auto-block against 198.51.100.10 for 3600 seconds"
+    );
+    assert_eq!(
+        text::syslog_line(&a),
+        "added iptables auto-block against 198.51.100.10 for 3600 seconds"
+    );
+    assert_eq!(a.reason, text::syslog_line(&a));
+    assert_eq!(
+        text::summary(&a),
+        "Added iptables auto-block against 198.51.100.10 for 3600 seconds on fw1: tcp-syn scan, ports tcp 20-40"
+    );
+    assert_eq!(text::title(&a), "Blocked: 198.51.100.10 (DL 3)");
+    let body = text::email_body(&a);
+    let mut at = 0;
+    for want in [
+        "=-=-=-=-=-=-=-=-=-=-=-= Fri Jan 15 08:01:40 2027 UTC",
+        "[+] added iptables auto-block against 198.51.100.10 for 3600 seconds.",
+        "              Blocked: 198.51.100.10",
+        "              Backend: iptables",
+        "              Timeout: 3600 seconds (until Fri Jan 15 09:01:40 2027 UTC)",
+        "         Danger level: [3] (out of 5)",
+        "               Source: 198.51.100.10",
+        "             Hostname: fw1",
+        "        Scanned ports: tcp 20-40",
+        "           Scan types: tcp-syn",
+    ] {
+        let found = body[at..]
+            .find(want)
+            .unwrap_or_else(|| panic!("missing {want:?} after byte {at} in\n{body}"));
+        at += found + want.len();
+    }
+    // JSON carries the kind and the block for webhooks and scripts; it round-trips.
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["kind"], "blocked");
+    assert_eq!(v["block"]["net"], "198.51.100.10");
+    assert_eq!(v["block"]["timeout_secs"], 3600);
+    let back: Alert = serde_json::from_value(v).unwrap();
+    assert_eq!(back, a);
+    // Scan alerts carry no `block` key at all.
+    let scan = build_alert(&e, ip("198.51.100.10"), info(now)).unwrap();
+    assert!(serde_json::to_value(&scan).unwrap().get("block").is_none());
+
+    // Permanent, renewed, dry run.
+    let p = block_alert(
+        &e,
+        block_ev(AlertKind::Blocked, "198.51.100.10", 0),
+        8,
+        now,
+        "fw1".into(),
+    );
+    assert_eq!(
+        text::subject(&p, "", "[tripline-status]"),
+        "[tripline-status] added iptables auto-block against 198.51.100.10 (unlimited timeout)"
+    );
+    assert!(text::email_body(&p).contains("              Timeout: unlimited\n"));
+    let r = block_alert(
+        &e,
+        block_ev(AlertKind::BlockRenewed, "198.51.100.10", 60),
+        9,
+        now,
+        "fw1".into(),
+    );
+    assert_eq!(
+        text::syslog_line(&r),
+        "renewed iptables auto-block against 198.51.100.10 for 60 seconds"
+    );
+    let mut dry = block_ev(AlertKind::Blocked, "198.51.100.10", 60);
+    dry.details.dry_run = true;
+    let d = block_alert(&e, dry, 10, now, "fw1".into());
+    assert_eq!(
+        text::syslog_line(&d),
+        "would add iptables auto-block against 198.51.100.10 for 60 seconds (dry run)"
+    );
+    assert!(text::email_body(&d).contains("Dry run: nothing was changed"));
+}
+
+#[test]
+fn unblock_and_cap_notices_work_without_engine_evidence() {
+    let e = scanned_engine();
+    let now = t(1_800_000_100);
+    // A source the engine no longer tracks: the block details alone.
+    let mut ev = block_ev(AlertKind::Unblocked, "2001:db8:1::", 0);
+    ev.details.net = "2001:db8:1::/64".into();
+    let u = block_alert(&e, ev, 1, now, "fw1".into());
+    assert_eq!(u.packets, 0);
+    assert_eq!(
+        text::subject(&u, "[psad-alert]", "[psad-status]"),
+        "[psad-status] removed iptables block against 2001:db8:1::/64"
+    );
+    assert_eq!(
+        text::syslog_line(&u),
+        "removed iptables auto-block against 2001:db8:1::/64"
+    );
+    assert_eq!(text::title(&u), "Unblocked: 2001:db8:1::/64");
+    let body = text::email_body(&u);
+    assert!(
+        body.contains("            Unblocked: 2001:db8:1::/64\n"),
+        "{body}"
+    );
+    assert!(!body.contains("Timeout"), "{body}");
+
+    let mut cap = block_ev(AlertKind::BlockLimitReached, "198.51.100.10", 0);
+    cap.details.skipped = 4;
+    let c = block_alert(&e, cap, 2, now, "fw1".into());
+    assert_eq!(
+        text::subject(&c, "[psad-alert]", "[psad-status]"),
+        "[psad-status] auto-block limit reached on fw1: not blocking 198.51.100.10"
+    );
+    assert_eq!(
+        text::syslog_line(&c),
+        "auto-block limit reached (60 a minute): not blocking 198.51.100.10 (DL 3), 4 sources not blocked since the last notice"
+    );
+    assert!(text::email_body(&c).contains("          Not blocked: 198.51.100.10\n"));
+    assert_eq!(
+        text::title(&c),
+        "Block limit reached: 198.51.100.10 not blocked (DL 3)"
+    );
+}
+
+#[test]
+fn cap_gate_alerts_once_a_period_and_counts_the_rest() {
+    let mut g = CapGate::new();
+    assert_eq!(g.refused(100, 60), Some(1));
+    assert_eq!(g.refused(110, 60), None);
+    assert_eq!(g.refused(159, 60), None);
+    assert_eq!(g.refused(160, 60), Some(3), "two held back plus this one");
+    assert_eq!(g.refused(161, 60), None);
+}

@@ -1,5 +1,6 @@
 //! psad-style alert text: the email subject and body (spec §5.2), the syslog line
-//! (§5.4) and a one-paragraph summary for pop-ups and chat.
+//! (§5.4) and a one-paragraph summary for pop-ups and chat; for the responder's
+//! notices, psad's `[psad-status]` auto-block texts (§6.2, §6.3).
 //!
 //! Times are printed in UTC (the core has no time zone database), labelled as such.
 
@@ -28,6 +29,9 @@ pub fn ctime(unix: i64) -> String {
 /// Email subject: `<prefix> DL<N> src: <src or its name> dst: <dst or its name>`, or the
 /// status subject for a limit-reached alert.
 pub fn subject(a: &Alert, alert_prefix: &str, status_prefix: &str) -> String {
+    if let Some(s) = block_subject(a, status_prefix) {
+        return s;
+    }
     if a.kind == AlertKind::LimitReached {
         return format!(
             "{status_prefix} reached email message limit for {} on {}",
@@ -63,6 +67,9 @@ fn label(out: &mut String, name: &str, value: &str) {
 /// The email body, psad's sections in psad's order (spec §5.2), with every label
 /// right-aligned to 23 columns. Plain text, lines short enough for a phone.
 pub fn email_body(a: &Alert) -> String {
+    if a.kind.is_block() {
+        return block_body(a);
+    }
     let mut o = String::new();
     let banner = format!(
         "=-=-=-=-=-=-=-=-=-=-=-= {} =-=-=-=-=-=-=-=-=-=-=-=",
@@ -282,6 +289,9 @@ fn is_named(p: &str) -> bool {
 /// `scan detected (<style>): <src> -> <dst> tcp: [a-b] flags: F udp: [a-b] tcp pkts: N
 /// ... DL: N total scan dsts: N`.
 pub fn syslog_line(a: &Alert) -> String {
+    if let Some(m) = block_message(a) {
+        return m;
+    }
     if a.kind == AlertKind::LimitReached {
         return format!("email limit reached for src: {}", a.src);
     }
@@ -348,6 +358,9 @@ pub fn syslog_signature_lines(a: &Alert, max: usize) -> Vec<String> {
 /// A short summary: `Intrusion detected from <src> (DL 3): tcp-syn scan of 198.51.100.1,
 /// ports tcp 1-1024`.
 pub fn summary(a: &Alert) -> String {
+    if let Some(m) = block_summary(a) {
+        return m;
+    }
     if a.kind == AlertKind::LimitReached {
         return format!(
             "Alert limit reached for {} on {}: no further alerts for it",
@@ -382,4 +395,202 @@ pub fn summary(a: &Alert) -> String {
 /// The timestamp of an alert.
 pub fn at(a: &Alert) -> Timestamp {
     Timestamp::from_secs(a.at_unix)
+}
+
+/// A short title for chat and push messages: `Firewall Alert: <src> (DL N)`, or for the
+/// responder's notices `Blocked: <net> (DL N)`, `Block renewed: ...`, `Unblocked: ...`,
+/// `Block limit reached: <src> not blocked (DL N)`.
+pub fn title(a: &Alert) -> String {
+    let net = a
+        .block
+        .as_ref()
+        .map_or_else(|| a.src.to_string(), |b| b.net.clone());
+    let dl = a.danger_level;
+    match a.kind {
+        AlertKind::Scan | AlertKind::LimitReached => {
+            format!("Firewall Alert: {} (DL {dl})", a.src)
+        }
+        AlertKind::Blocked => format!("Blocked: {net} (DL {dl})"),
+        AlertKind::BlockRenewed => format!("Block renewed: {net} (DL {dl})"),
+        AlertKind::Unblocked => format!("Unblocked: {net}"),
+        AlertKind::BlockLimitReached => {
+            format!("Block limit reached: {} not blocked (DL {dl})", a.src)
+        }
+    }
+}
+
+/// psad's `for N seconds` / `(unlimited timeout)`.
+fn timeout_text(secs: u64) -> String {
+    if secs == 0 {
+        "(unlimited timeout)".to_string()
+    } else {
+        format!("for {secs} seconds")
+    }
+}
+
+/// psad's auto-block message for the responder's notices (its syslog text, and the
+/// email subject after the status prefix): `added iptables auto-block against X for N
+/// seconds`, `renewed ...`, `removed iptables auto-block against X`. The mechanism word
+/// is the backend in use, so with the iptables backend the text is psad's own. `None`
+/// for scan alerts.
+pub fn block_message(a: &Alert) -> Option<String> {
+    let b = a.block.as_ref()?;
+    let (be, net) = (&b.backend, &b.net);
+    Some(match a.kind {
+        AlertKind::Blocked if b.dry_run => format!(
+            "would add {be} auto-block against {net} {} (dry run)",
+            timeout_text(b.timeout_secs)
+        ),
+        AlertKind::Blocked => format!(
+            "added {be} auto-block against {net} {}",
+            timeout_text(b.timeout_secs)
+        ),
+        AlertKind::BlockRenewed => format!(
+            "renewed {be} auto-block against {net} {}",
+            timeout_text(b.timeout_secs)
+        ),
+        AlertKind::Unblocked => format!("removed {be} auto-block against {net}"),
+        AlertKind::BlockLimitReached => {
+            let mut m = format!(
+                "auto-block limit reached ({} a minute): not blocking {} (DL {})",
+                b.max_per_minute, a.src, a.danger_level
+            );
+            if b.skipped > 1 {
+                let _ = write!(
+                    m,
+                    ", {} sources not blocked since the last notice",
+                    b.skipped
+                );
+            }
+            m
+        }
+        AlertKind::Scan | AlertKind::LimitReached => return None,
+    })
+}
+
+fn block_subject(a: &Alert, status_prefix: &str) -> Option<String> {
+    let b = a.block.as_ref()?;
+    Some(match a.kind {
+        // psad's removal mail says "block", its syslog line "auto-block".
+        AlertKind::Unblocked => {
+            format!(
+                "{status_prefix} removed {} block against {}",
+                b.backend, b.net
+            )
+        }
+        AlertKind::BlockLimitReached => format!(
+            "{status_prefix} auto-block limit reached on {}: not blocking {}",
+            a.hostname, a.src
+        ),
+        _ => format!("{status_prefix} {}", block_message(a)?),
+    })
+}
+
+fn block_summary(a: &Alert) -> Option<String> {
+    let m = block_message(a)?;
+    let mut s = format!("{}{} on {}", m[..1].to_uppercase(), &m[1..], a.hostname);
+    if a.kind == AlertKind::Blocked && a.packets > 0 {
+        let _ = write!(s, ": {} scan", a.scan_type());
+        let ports = a.ports_text();
+        if !ports.is_empty() {
+            let _ = write!(s, ", ports {ports}");
+        }
+    }
+    Some(s)
+}
+
+/// The body of a responder notice. psad sends these with an empty body; Tripline says
+/// what was done, until when, and why (the scan evidence while the engine has it).
+fn block_body(a: &Alert) -> String {
+    let mut o = String::new();
+    let banner = format!(
+        "=-=-=-=-=-=-=-=-=-=-=-= {} =-=-=-=-=-=-=-=-=-=-=-=",
+        ctime(a.at_unix)
+    );
+    let _ = writeln!(o, "{banner}\n\n");
+    let Some(b) = &a.block else {
+        return o;
+    };
+    let _ = writeln!(o, "[+] {}.\n", block_message(a).unwrap_or_default());
+    match a.kind {
+        AlertKind::BlockLimitReached => {
+            label(&mut o, "Not blocked", &a.src.to_string());
+            label(
+                &mut o,
+                "Danger level",
+                &format!("[{}] (out of 5)", a.danger_level),
+            );
+            label(
+                &mut o,
+                "Block limit",
+                &format!("{} blocks a minute (max-per-minute)", b.max_per_minute),
+            );
+            label(
+                &mut o,
+                "Refused",
+                &format!("{} sources since the last notice", b.skipped),
+            );
+        }
+        _ => {
+            let what = if a.kind == AlertKind::Unblocked {
+                "Unblocked"
+            } else {
+                "Blocked"
+            };
+            label(&mut o, what, &b.net);
+            label(&mut o, "Backend", &b.backend);
+            if a.kind != AlertKind::Unblocked {
+                let t = match (b.timeout_secs, b.expires_unix) {
+                    (0, _) => "unlimited".to_string(),
+                    (s, Some(e)) => format!("{s} seconds (until {})", ctime(e)),
+                    (s, None) => format!("{s} seconds"),
+                };
+                label(&mut o, "Timeout", &t);
+                if b.dry_run {
+                    label(&mut o, "Dry run", "nothing was changed in the kernel");
+                }
+            }
+            label(
+                &mut o,
+                "Danger level",
+                &format!("[{}] (out of 5)", a.danger_level),
+            );
+        }
+    }
+    label(&mut o, "Source", &a.src.to_string());
+    if let Some(n) = &a.src_dns {
+        label(&mut o, "DNS", n);
+    }
+    label(&mut o, "Hostname", &a.hostname);
+    if a.packets > 0 {
+        o.push('\n');
+        label(
+            &mut o,
+            "Scanned destinations",
+            &a.total_destinations.to_string(),
+        );
+        let ports = a.ports_text();
+        if !ports.is_empty() {
+            label(&mut o, "Scanned ports", &ports);
+        }
+        for (i, t) in a.scan_types.iter().enumerate() {
+            let nmap = t
+                .nmap
+                .as_deref()
+                .map_or(String::new(), |n| format!(" (nmap {n})"));
+            let v = format!("{}: {}{nmap}", t.kind, t.evidence);
+            label(&mut o, if i == 0 { "Scan types" } else { "" }, &v);
+        }
+        label(&mut o, "Overall scan start", &ctime(a.scan_start_unix));
+        label(&mut o, "Packets", &a.packets.to_string());
+    }
+    if let Some(w) = &a.whois {
+        let _ = writeln!(o, "\n[+] Whois Information (source IP):\n");
+        o.push_str(w);
+        if !w.ends_with('\n') {
+            o.push('\n');
+        }
+    }
+    let _ = writeln!(o, "\n{banner}");
+    o
 }
