@@ -60,6 +60,12 @@ pub struct AlertingConfig {
     pub lookups: LookupConfig,
     /// The desktop agent (`tripline notify`).
     pub notify: NotifyConfig,
+    /// `ENABLE_AUTO_IDS_EMAILS` (TOML `[blocking] alerts`): report blocks added and
+    /// lifted and the blocks-a-minute cap on every alert channel.
+    pub block_alerts: bool,
+    /// `ENABLE_RENEW_BLOCK_EMAILS` (TOML `[blocking] renew-alerts`): report renewed
+    /// blocks too.
+    pub renew_block_alerts: bool,
 }
 
 /// Email.
@@ -484,6 +490,8 @@ pub(crate) fn lower(
             check_interval_secs: num("CHECK_INTERVAL").max(1),
             psad_compat,
         },
+        block_alerts: flag("ENABLE_AUTO_IDS_EMAILS"),
+        renew_block_alerts: flag("ENABLE_RENEW_BLOCK_EMAILS"),
         hostname: match get("HOSTNAME") {
             "" | "_CHANGEME_" => None,
             h => Some(h.to_string()),

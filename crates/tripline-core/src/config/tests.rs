@@ -279,6 +279,24 @@ fn example_toml_parses() {
     assert_eq!(c.scan_timeout_secs, 3600);
     assert_eq!(c.sigs_file(), "/etc/psad/signatures");
     assert!(!c.psad_compat);
+    assert!(c.alerting.block_alerts);
+    assert!(!c.alerting.renew_block_alerts);
+}
+
+#[test]
+fn block_alert_switches_follow_psad_vars_and_toml() {
+    let c = Config::from_toml(
+        "t.toml",
+        "[blocking]\nalerts = false\nrenew-alerts = true\n",
+    )
+    .unwrap()
+    .config;
+    assert!(!c.alerting.block_alerts);
+    assert!(c.alerting.renew_block_alerts);
+    assert_eq!(c.var("ENABLE_AUTO_IDS_EMAILS"), Some("N"));
+    let d = Config::from_toml("t.toml", "").unwrap().config;
+    assert!(d.alerting.block_alerts, "on by default, like psad");
+    assert!(!d.alerting.renew_block_alerts);
 }
 
 #[test]

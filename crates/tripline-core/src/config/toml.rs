@@ -110,6 +110,8 @@ struct Blocking {
     ipv6_prefix: S<Ipv6Prefix>,
     max_per_minute: S<u32>,
     dry_run: S<bool>,
+    alerts: S<bool>,
+    renew_alerts: S<bool>,
     table: S<String>,
     hooks: S<Vec<String>>,
 }
@@ -781,6 +783,12 @@ fn lower_blocking(
             v.get_ref().clone(),
         );
     }
+    l.flag("blocking.alerts", &b.alerts, "ENABLE_AUTO_IDS_EMAILS");
+    l.flag(
+        "blocking.renew-alerts",
+        &b.renew_alerts,
+        "ENABLE_RENEW_BLOCK_EMAILS",
+    );
     l.flag(
         "blocking.flush-at-init",
         &b.flush_at_init,
