@@ -360,7 +360,9 @@ impl Daemon {
         to_timeout.min(to_save).min(to_respond)
     }
 
-    /// Blocks that lapsed, and what the responder did since the last call, as events.
+    /// Blocks that lapsed, and what the responder did since the last call, as events;
+    /// blocks added, renewed and lifted and the cap tripping also go out as alerts on
+    /// the alert channels (psad's `[psad-status] added iptables auto-block ...`).
     fn respond_tick(&mut self) {
         let Some(r) = &mut self.responder else {
             return;
@@ -370,8 +372,12 @@ impl Daemon {
         if notices.is_empty() {
             return;
         }
+        let backend = r.backend().as_str();
+        let cap = self.engine.config().blocking.max_per_minute;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
+        let mut alerts = Vec::new();
+        let now = settings::wall_clock();
         for n in notices {
             let v = n.to_json();
             if !self.quiet {
@@ -379,7 +385,11 @@ impl Daemon {
             }
             self.subscribers
                 .broadcast(&json!({ "type": "event", "event": v }).to_string());
+            if let Some(ev) = n.block_event(backend, cap, now.secs()) {
+                alerts.extend(self.alerter.notify_block(&self.engine, ev, now));
+            }
         }
+        self.publish_alerts(alerts, &mut out);
         let _ = out.flush();
     }
 

@@ -58,6 +58,7 @@ pub struct Channel {
     min_dl: u8,
     rate: RateLimit,
     once_per_source: Option<HashSet<IpAddr>>,
+    scans_only: bool,
     tx: Option<SyncSender<Arc<Alert>>>,
     counters: Arc<Counters>,
     done: Receiver<()>,
@@ -119,6 +120,7 @@ impl Channel {
             min_dl: limits.min_dl,
             rate: RateLimit::new(limits.per_minute, limits.burst),
             once_per_source: once_per_source.then(HashSet::new),
+            scans_only: false,
             tx: Some(tx),
             counters,
             done,
@@ -129,13 +131,29 @@ impl Channel {
         }
     }
 
+    /// This channel takes scan and limit alerts only, no block notices (psad's
+    /// `EXTERNAL_SCRIPT` runs for scans alone).
+    pub fn scans_only(mut self) -> Channel {
+        self.scans_only = true;
+        self
+    }
+
     /// Queues `alert` if the channel wants it; never blocks.
     pub fn offer(&mut self, alert: &Arc<Alert>, now: Timestamp) {
-        if alert.kind == AlertKind::Scan && alert.danger_level < self.min_dl {
+        if self.scans_only && alert.kind.is_block() {
+            return;
+        }
+        // The limit-reached message is the last word about a source: always sent.
+        if alert.kind != AlertKind::LimitReached && alert.danger_level < self.min_dl {
             self.below_level += 1;
             return;
         }
-        if let Some(seen) = &mut self.once_per_source {
+        // Once per source applies to scan alerts; block notices always pass.
+        let once = self
+            .once_per_source
+            .as_mut()
+            .filter(|_| !alert.kind.is_block());
+        if let Some(seen) = &once {
             if seen.contains(&alert.src) {
                 self.already_ran += 1;
                 return;
@@ -148,7 +166,7 @@ impl Channel {
         match tx.try_send(alert.clone()) {
             Ok(()) => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
-                if let Some(seen) = &mut self.once_per_source {
+                if let Some(seen) = once {
                     seen.insert(alert.src);
                 }
             }

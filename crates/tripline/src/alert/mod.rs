@@ -23,7 +23,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tripline_core::alert::{
-    build_alert, Alert, AlertKind, AlertPolicy, BuildInfo, Cause, Evidence, PolicyStats, Verdict,
+    block_alert, build_alert, Alert, AlertKind, AlertPolicy, BlockEvent, BuildInfo, CapGate, Cause,
+    Evidence, PolicyStats, Verdict,
 };
 use tripline_core::config::alerting::AlertingConfig;
 use tripline_core::engine::{DangerReason, Engine, Event, SourceView};
@@ -44,7 +45,14 @@ pub struct Alerter {
     previous: HashMap<IpAddr, Previous>,
     next_tick: Option<Timestamp>,
     interval: i64,
+    /// `ENABLE_AUTO_IDS_EMAILS` / `ENABLE_RENEW_BLOCK_EMAILS`.
+    block_alerts: (bool, bool),
+    cap_gate: CapGate,
+    block_notices: u64,
 }
+
+/// Cap alerts are at most one per this many seconds (the cap's own window).
+const CAP_ALERT_PERIOD: i64 = 60;
 
 /// Counters for status output.
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +65,8 @@ pub struct AlerterStats {
     pub suppressed_throttle: u64,
     /// Limit-reached messages.
     pub limit_messages: u64,
+    /// Block notices (blocked, renewed, unblocked, cap reached) handed to the channels.
+    pub block_notices: u64,
     /// Per channel.
     pub channels: Vec<ChannelStats>,
 }
@@ -86,6 +96,9 @@ impl Alerter {
             previous: HashMap::new(),
             next_tick: None,
             interval: 5,
+            block_alerts: (false, false),
+            cap_gate: CapGate::new(),
+            block_notices: 0,
         }
     }
 
@@ -100,6 +113,9 @@ impl Alerter {
             previous: HashMap::new(),
             next_tick: None,
             interval: cfg.policy.check_interval_secs.max(1) as i64,
+            block_alerts: (cfg.block_alerts, cfg.renew_block_alerts),
+            cap_gate: CapGate::new(),
+            block_notices: 0,
         })
     }
 
@@ -112,7 +128,36 @@ impl Alerter {
         self.hostname = host;
         self.policy.set_config(cfg.policy.clone());
         self.interval = cfg.policy.check_interval_secs.max(1) as i64;
+        self.block_alerts = (cfg.block_alerts, cfg.renew_block_alerts);
         Ok(())
+    }
+
+    /// Reports a responder action (psad's `[psad-status] added iptables auto-block ...`)
+    /// on every channel, each with its own minimum danger level and rate limit. Returns
+    /// the alert handed out, or `None` when block notices are off (`[blocking] alerts`,
+    /// `renew-alerts` for renewals) or a cap alert was sent less than a minute ago (the
+    /// refusals are counted into the next one).
+    pub fn notify_block(
+        &mut self,
+        engine: &Engine,
+        mut ev: BlockEvent,
+        now: Timestamp,
+    ) -> Option<Alert> {
+        let (on, renewals) = self.block_alerts;
+        if !on || (ev.kind == AlertKind::BlockRenewed && !renewals) {
+            return None;
+        }
+        if ev.kind == AlertKind::BlockLimitReached {
+            ev.details.skipped = self.cap_gate.refused(now.secs(), CAP_ALERT_PERIOD)?;
+        }
+        self.seq += 1;
+        self.block_notices += 1;
+        let alert = block_alert(engine, ev, self.seq, now, self.hostname.clone());
+        let shared = Arc::new(alert.clone());
+        for ch in &mut self.channels {
+            ch.offer(&shared, now);
+        }
+        Some(alert)
     }
 
     /// Considers one engine event; returns the alerts it produced (already handed to
@@ -186,6 +231,7 @@ impl Alerter {
             suppressed_limit,
             suppressed_throttle,
             limit_messages,
+            block_notices: self.block_notices,
             channels: self.channels.iter().map(Channel::stats).collect(),
         }
     }

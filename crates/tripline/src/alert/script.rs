@@ -87,14 +87,16 @@ pub fn alert_env(a: &Alert) -> BTreeMap<String, String> {
     put("DESTINATIONS", a.total_destinations.to_string());
     put("PACKETS", a.packets.to_string());
     put("REASON", a.reason.clone());
-    put(
-        "ALERT_KIND",
-        match a.kind {
-            tripline_core::alert::AlertKind::Scan => "scan",
-            tripline_core::alert::AlertKind::LimitReached => "limit_reached",
-        }
-        .to_string(),
-    );
+    put("ALERT_KIND", a.kind.as_str().to_string());
+    if let Some(b) = &a.block {
+        put("BLOCK_NET", b.net.clone());
+        put("BLOCK_BACKEND", b.backend.clone());
+        put("BLOCK_TIMEOUT", b.timeout_secs.to_string());
+        put(
+            "BLOCK_DRY_RUN",
+            if b.dry_run { "1" } else { "0" }.to_string(),
+        );
+    }
     put("ALERT_SEQ", a.seq.to_string());
     put(
         "LOG_PREFIX",
@@ -190,7 +192,10 @@ impl Sink for Script {
 pub fn start(cfg: &ScriptConfig) -> Result<Channel> {
     let prepared = prepare(&cfg.command).with_context(|| format!("script {}", cfg.name))?;
     let c = cfg.clone();
-    Ok(Channel::spawn(
+    // psad's EXTERNAL_SCRIPT runs for scan alerts only; native scripts get block
+    // notices too (ALERT_KIND, BLOCK_NET, ... in the environment).
+    let psad_template = matches!(cfg.command, ScriptCommand::PsadTemplate(_));
+    let ch = Channel::spawn(
         format!("script:{}", cfg.name),
         &cfg.limits,
         cfg.max_running,
@@ -201,7 +206,8 @@ pub fn start(cfg: &ScriptConfig) -> Result<Channel> {
                 prepared: prepared.clone(),
             })
         },
-    ))
+    );
+    Ok(if psad_template { ch.scans_only() } else { ch })
 }
 
 #[cfg(test)]

@@ -194,3 +194,125 @@ fn reload_switches_channels_and_keeps_each_sources_history() {
         .unwrap()
         .contains("2001:db8:100::99 ->"));
 }
+
+fn block(kind: AlertKind, src: &str, dl: u8) -> BlockEvent {
+    BlockEvent {
+        kind,
+        src: src.parse().unwrap(),
+        dl,
+        details: tripline_core::alert::BlockDetails {
+            net: src.to_string(),
+            backend: "nftables".into(),
+            timeout_secs: 60,
+            expires_unix: Some(1_800_000_060),
+            dry_run: false,
+            max_per_minute: 2,
+            skipped: 0,
+        },
+    }
+}
+
+/// Block notices through a real syslog socket: the channel's minimum level holds, a
+/// psad `EXTERNAL_SCRIPT` never runs for them, renewals need their own switch, cap
+/// alerts come at most once a minute, and `alerts = false` silences them all.
+#[test]
+fn block_notices_honour_levels_switches_and_the_cap_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.sock");
+    let server = UnixDatagram::bind(&path).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut syslog = syslog_cfg(&path, 0, 1);
+    syslog.limits.min_dl = 4;
+    let mut cfg = AlertingConfig {
+        syslog: Some(syslog),
+        scripts: vec![ScriptConfig {
+            name: "psad".into(),
+            command: ScriptCommand::PsadTemplate("/bin/true SRCIP".into()),
+            env: Default::default(),
+            timeout_secs: 5,
+            max_running: 1,
+            per_alert: true,
+            stdin_json: false,
+            limits: ChannelLimits {
+                min_dl: 1,
+                per_minute: 0,
+                burst: 1,
+            },
+        }],
+        block_alerts: true,
+        renew_block_alerts: false,
+        ..AlertingConfig::default()
+    };
+    let mut alerter = Alerter::from_config(&cfg).unwrap();
+    let e = Engine::new(Arc::new(Config::default()), Arc::new(Rules::default())).unwrap();
+    let now = Timestamp::from_secs(1_800_000_000);
+    let low = alerter.notify_block(&e, block(AlertKind::Blocked, "198.51.100.7", 3), now);
+    assert_eq!(low.map(|a| a.kind), Some(AlertKind::Blocked));
+    let high = alerter
+        .notify_block(&e, block(AlertKind::Blocked, "198.51.100.8", 5), now)
+        .unwrap();
+    assert_eq!(high.block.as_ref().unwrap().net, "198.51.100.8");
+    assert!(alerter
+        .notify_block(&e, block(AlertKind::BlockRenewed, "198.51.100.8", 5), now)
+        .is_none());
+    let cap = |a: &mut Alerter, src: &str, at: i64| {
+        a.notify_block(
+            &e,
+            block(AlertKind::BlockLimitReached, src, 5),
+            Timestamp::from_secs(at),
+        )
+    };
+    assert_eq!(
+        cap(&mut alerter, "198.51.100.9", 1_800_000_000)
+            .unwrap()
+            .block
+            .unwrap()
+            .skipped,
+        1
+    );
+    assert!(cap(&mut alerter, "198.51.100.10", 1_800_000_030).is_none());
+    let again = cap(&mut alerter, "198.51.100.11", 1_800_000_061).unwrap();
+    assert_eq!(again.block.unwrap().skipped, 2);
+
+    // The socket gets the DL 5 block and the two cap lines, not the DL 3 block.
+    let mut buf = [0u8; 2048];
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let n = server.recv(&mut buf).unwrap();
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        got[0].ends_with("]: added nftables auto-block against 198.51.100.8 for 60 seconds"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].contains("auto-block limit reached (2 a minute): not blocking 198.51.100.9 (DL 5)")
+    );
+    assert!(got[2].ends_with(
+        "not blocking 198.51.100.11 (DL 5), 2 sources not blocked since the last notice"
+    ));
+    let stats = alerter.stats();
+    assert_eq!(stats.block_notices, 4);
+    let sys = stats.channels.iter().find(|c| c.name == "syslog").unwrap();
+    assert_eq!(sys.below_level, 1, "{sys:?}");
+    let script = stats
+        .channels
+        .iter()
+        .find(|c| c.name == "script:psad")
+        .unwrap();
+    assert_eq!(script.queued, 0, "EXTERNAL_SCRIPT is for scans: {script:?}");
+
+    // Renewals with their switch on; nothing at all with alerts off.
+    cfg.renew_block_alerts = true;
+    alerter.reload(&cfg).unwrap();
+    assert!(alerter
+        .notify_block(&e, block(AlertKind::BlockRenewed, "198.51.100.8", 5), now)
+        .is_some());
+    cfg.block_alerts = false;
+    alerter.reload(&cfg).unwrap();
+    assert!(alerter
+        .notify_block(&e, block(AlertKind::Blocked, "198.51.100.12", 5), now)
+        .is_none());
+}

@@ -38,7 +38,7 @@ pub type Request = (
 /// The request that delivers `a` in the webhook's format.
 pub fn request(cfg: &WebhookConfig, a: &Alert) -> Result<Request> {
     let summary = text::summary(a);
-    let title = format!("Firewall Alert: {} (DL {})", a.src, a.danger_level);
+    let title = text::title(a);
     let json = "application/json";
     Ok(match cfg.format {
         WebhookFormat::Json => (

@@ -23,6 +23,7 @@ use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tripline_core::alert::{AlertKind, BlockDetails, BlockEvent};
 use tripline_core::block::{Policy, Safelist, Skip, Verdict};
 use tripline_core::config::blocking::BackendKind;
 use tripline_core::engine::{Engine, Event};
@@ -61,11 +62,15 @@ pub enum Notice {
         net: IpNet,
         /// New timeout in seconds, 0 = permanent.
         timeout_secs: u64,
+        /// The block's danger level.
+        dl: u8,
     },
     /// A block lapsed and was removed.
     Expired {
         /// What was blocked.
         net: IpNet,
+        /// The danger level stored with the block.
+        dl: u8,
     },
     /// A source at the blocking level that was not blocked.
     Skipped {
@@ -93,15 +98,81 @@ impl Notice {
                 dry_run,
             } => json!({"event": "blocked", "src": src, "net": net.to_string(), "dl": dl,
                         "timeout": timeout_secs, "dry_run": dry_run}),
-            Notice::Renewed { net, timeout_secs } => {
+            Notice::Renewed {
+                net, timeout_secs, ..
+            } => {
                 json!({"event": "block_renewed", "net": net.to_string(), "timeout": timeout_secs})
             }
-            Notice::Expired { net } => json!({"event": "unblocked", "net": net.to_string()}),
+            Notice::Expired { net, .. } => json!({"event": "unblocked", "net": net.to_string()}),
             Notice::Skipped { src, dl, why } => json!({"event": "block_skipped", "src": src,
                         "dl": dl, "reason": why.as_str(),
                         "alert": *why == Skip::RateLimited}),
             Notice::Error(e) => json!({"event": "block_error", "error": e}),
         }
+    }
+
+    /// The notice for the alert channels (psad's auto-block status mails): blocks added,
+    /// renewed and lifted, and the blocks-a-minute cap; `None` for the others. `backend`
+    /// names the mechanism, `max_per_minute` is the cap, `now_unix` dates the expiry.
+    pub fn block_event(
+        &self,
+        backend: &str,
+        max_per_minute: u32,
+        now_unix: i64,
+    ) -> Option<BlockEvent> {
+        let details = |net: &IpNet, timeout_secs: u64, dry_run: bool| BlockDetails {
+            net: net.to_string(),
+            backend: backend.to_string(),
+            timeout_secs,
+            expires_unix: (timeout_secs > 0).then(|| now_unix + timeout_secs as i64),
+            dry_run,
+            max_per_minute,
+            skipped: 0,
+        };
+        let (kind, src, dl, details) = match self {
+            Notice::Blocked {
+                src,
+                net,
+                dl,
+                timeout_secs,
+                dry_run,
+            } => (
+                AlertKind::Blocked,
+                *src,
+                *dl,
+                details(net, *timeout_secs, *dry_run),
+            ),
+            Notice::Renewed {
+                net,
+                timeout_secs,
+                dl,
+            } => (
+                AlertKind::BlockRenewed,
+                net.addr,
+                *dl,
+                details(net, *timeout_secs, false),
+            ),
+            Notice::Expired { net, dl } => {
+                (AlertKind::Unblocked, net.addr, *dl, details(net, 0, false))
+            }
+            Notice::Skipped {
+                src,
+                dl,
+                why: Skip::RateLimited,
+            } => (
+                AlertKind::BlockLimitReached,
+                *src,
+                *dl,
+                details(&IpNet::host(*src), 0, false),
+            ),
+            Notice::Skipped { .. } | Notice::Error(_) => return None,
+        };
+        Some(BlockEvent {
+            kind,
+            src,
+            dl,
+            details,
+        })
     }
 }
 
@@ -224,7 +295,10 @@ impl Responder {
         let now = unix_now();
         let mut notices = Vec::new();
         for gone in db.take_expired(now)? {
-            notices.push(Notice::Expired { net: gone.net });
+            notices.push(Notice::Expired {
+                net: gone.net,
+                dl: gone.dl,
+            });
         }
         let mut rows = db.all()?;
         for r in &mut rows {
@@ -296,10 +370,12 @@ impl Responder {
                 let mut row = row.clone();
                 row.expires = (t > 0).then_some(wall + t as i64);
                 row.dl = row.dl.max(dl);
+                let dl = row.dl;
                 self.store(row, t);
                 self.notices.push(Notice::Renewed {
                     net,
                     timeout_secs: t,
+                    dl,
                 });
             }
             return;
@@ -377,8 +453,9 @@ impl Responder {
             .collect();
         if !lapsed.is_empty() {
             for n in &lapsed {
-                self.blocks.remove(n);
-                self.notices.push(Notice::Expired { net: *n });
+                if let Some(r) = self.blocks.remove(n) {
+                    self.notices.push(Notice::Expired { net: *n, dl: r.dl });
+                }
             }
             if let Err(e) = self.db.remove(&lapsed) {
                 self.notices.push(Notice::Error(format!("database: {e:#}")));
