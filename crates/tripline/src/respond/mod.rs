@@ -120,8 +120,13 @@ impl Notice {
         max_per_minute: u32,
         now_unix: i64,
     ) -> Option<BlockEvent> {
+        // A single host reads as psad writes it: the bare address.
         let details = |net: &IpNet, timeout_secs: u64, dry_run: bool| BlockDetails {
-            net: net.to_string(),
+            net: if *net == IpNet::host(net.addr) {
+                net.addr.to_string()
+            } else {
+                net.to_string()
+            },
             backend: backend.to_string(),
             timeout_secs,
             expires_unix: (timeout_secs > 0).then(|| now_unix + timeout_secs as i64),
@@ -576,6 +581,26 @@ mod tests {
             })
             .expect("the second source hits the cap");
         assert_eq!(capped.to_json()["alert"], true);
+        // Both reach the alert channels: the (dry-run) block and the cap.
+        let b = notices[0].block_event("nftables", 1, 100).unwrap();
+        assert_eq!(b.kind, AlertKind::Blocked);
+        assert!(b.details.dry_run);
+        assert_eq!(
+            b.details.net, "198.51.100.77",
+            "a host without /32, as psad says it"
+        );
+        assert_eq!(
+            b.details.expires_unix,
+            Some(100 + b.details.timeout_secs as i64)
+        );
+        let c = capped.block_event("nftables", 1, 100).unwrap();
+        assert_eq!(
+            (c.kind, c.details.max_per_minute),
+            (AlertKind::BlockLimitReached, 1)
+        );
+        assert!(Notice::Error("x".into())
+            .block_event("nftables", 1, 0)
+            .is_none());
         assert!(r.blocks().is_empty(), "dry run records nothing");
         assert_eq!(
             r.policy

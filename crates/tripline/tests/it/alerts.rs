@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const PY: &str = "/usr/bin/python3";
 
 /// A child process killed on drop (every exit path).
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -24,12 +24,12 @@ impl Drop for Proc {
     }
 }
 
-fn peers() -> PathBuf {
+pub(crate) fn peers() -> PathBuf {
     repo().join("crates/tripline/tests/peers")
 }
 
 /// Starts a peer and waits (bounded) for its first stdout line.
-fn start_peer(mut cmd: Command) -> (Proc, String) {
+pub(crate) fn start_peer(mut cmd: Command) -> (Proc, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -241,7 +241,7 @@ fn accept(l: &UnixListener) -> std::os::unix::net::UnixStream {
     s
 }
 
-fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+pub(crate) fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -11,9 +11,9 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
-    events: Receiver<serde_json::Value>,
+    pub(crate) events: Receiver<serde_json::Value>,
     _tap: KmsgTap,
 }
 
@@ -24,7 +24,7 @@ impl Drop for Daemon {
     }
 }
 
-fn config(dir: &std::path::Path, backend: &str, timeout: u64) -> std::path::PathBuf {
+pub(crate) fn config(dir: &std::path::Path, backend: &str, timeout: u64) -> std::path::PathBuf {
     let path = dir.join("tripline.toml");
     let text = format!(
         "[detection]\ndanger-levels = [2, 4, 8, 16, 32]\n\n[blocking]\nenabled = true\n\
@@ -36,7 +36,7 @@ fn config(dir: &std::path::Path, backend: &str, timeout: u64) -> std::path::Path
 }
 
 /// `tripline run --stdin` in the firewall namespace, fed the lab's kernel log lines.
-fn daemon(lab: &Lab, conf: &std::path::Path, state: &std::path::Path) -> Daemon {
+pub(crate) fn daemon(lab: &Lab, conf: &std::path::Path, state: &std::path::Path) -> Daemon {
     let mut child = std::process::Command::new("ip")
         .args([
             "netns",
@@ -64,7 +64,7 @@ fn daemon(lab: &Lab, conf: &std::path::Path, state: &std::path::Path) -> Daemon 
     }
 }
 
-fn nmap(lab: &Lab, target: &str) {
+pub(crate) fn nmap(lab: &Lab, target: &str) {
     let mut args = vec![
         "-Pn",
         "-n",
@@ -83,7 +83,7 @@ fn nmap(lab: &Lab, target: &str) {
 }
 
 /// Is `addr` in the kernel block list of `backend` in the firewall namespace?
-fn in_kernel(lab: &Lab, backend: &str, addr: &str) -> bool {
+pub(crate) fn in_kernel(lab: &Lab, backend: &str, addr: &str) -> bool {
     let v6 = addr.contains(':');
     let out = match backend {
         "nftables" => lab.exec(

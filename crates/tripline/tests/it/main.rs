@@ -3,6 +3,7 @@
 mod alerts;
 mod analyze;
 mod block;
+mod block_alerts;
 mod block_lab;
 mod conformance;
 mod daemon;
