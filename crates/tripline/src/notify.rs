@@ -51,6 +51,10 @@ fn escape(s: &str) -> String {
 
 /// The pop-up body.
 pub fn body(a: &Alert) -> String {
+    // Block notices (blocked, unblocked, cap reached): one sentence says it all.
+    if a.kind.is_block() {
+        return escape(&text::summary(a));
+    }
     let mut lines = vec![format!("Intrusion detected from {}", a.src)];
     lines.push(
         if a.previous_danger_level > 0 && a.previous_danger_level != a.danger_level {
@@ -93,6 +97,11 @@ fn show(conn: &Connection, a: &Alert) -> Result<u32> {
     hints.insert("urgency", Value::U8(urgency(a.danger_level)));
     hints.insert("category", Value::from("network"));
     let actions = vec!["default", "Details", "details", "Details"];
+    let title = if a.kind.is_block() {
+        text::title(a)
+    } else {
+        "Firewall Alert".to_string()
+    };
     let reply = conn.call_method(
         Some(DEST),
         PATH,
@@ -102,7 +111,7 @@ fn show(conn: &Connection, a: &Alert) -> Result<u32> {
             "Tripline",
             0u32,
             icon(a.danger_level),
-            "Firewall Alert",
+            title.as_str(),
             body(a),
             actions,
             hints,

@@ -1,7 +1,8 @@
 //! Block notices on the alert channels (issue 7, psad's `[psad-status] added iptables
 //! auto-block` mails): a real nmap scan between network namespaces gets the scanner
 //! blocked with nftables, and a real SMTP server (aiosmtpd) and HTTP webhook peer in the
-//! firewall namespace receive the block and, when it lapses, the unblock.
+//! firewall namespace receive the block and, when it lapses, the unblock; a second
+//! (forged) source within the minute trips `max-per-minute` and that is mailed too.
 
 use crate::alerts::{files_with, peers, start_peer, Proc};
 use crate::block::{config, daemon, in_kernel, nmap};
@@ -136,4 +137,60 @@ fn a_blocked_scanner_is_reported_by_email_and_webhook_and_so_is_its_release() {
     let hook = hook_with_kind(&http, "unblocked");
     assert_eq!(hook["block"]["net"], SCAN4);
     assert!(lab.connects(&lab.scan.clone(), FW4));
+}
+
+#[test]
+fn the_blocks_a_minute_cap_is_reported_by_email() {
+    if !netns::available() {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.nft_policy();
+    lab.serve();
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let (_smtp, smtp_port) = peer_in(&lab, "smtp_sink.py", &mail);
+    let conf = config(dir.path(), "nftables", 60);
+    let text = std::fs::read_to_string(&conf).unwrap()
+        + &format!(
+            "max-per-minute = 1\n\n[alerts]\nalert-all = false\n[email]\n\
+             to = [\"admin@example.test\"]\nhost = \"127.0.0.1\"\nport = {smtp_port}\n\
+             tls = \"none\"\n[lookups]\ndns = false\nwhois = false\n"
+        );
+    std::fs::write(&conf, text).unwrap();
+    let d = daemon(&lab, &conf, &dir.path().join("state"));
+    nmap(&lab, FW4);
+    wait_event(&d.events, "blocked event", |v| {
+        v["event"] == "blocked" && v["src"] == SCAN4
+    });
+    // A second source within the minute (forged from the scanner's namespace): refused
+    // by the cap, and the administrator hears it.
+    let other = "198.51.100.3";
+    let o = lab.exec(
+        &lab.scan,
+        "hping3",
+        &[
+            "-q", "-S", "-a", other, "-p", "++1000", "--count", "60", "-i", "u2000", FW4,
+        ],
+    );
+    let said = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("60 packets transmitted"), "{said}");
+    let ev = wait_event(&d.events, "block_skipped", |v| {
+        v["event"] == "block_skipped" && v["src"] == other
+    });
+    assert_eq!(ev["reason"], "blocks-a-minute cap reached", "{ev}");
+    let host = lab.must(&lab.fw, "hostname", &[]).trim().to_string();
+    let want =
+        format!("[tripline-status] auto-block limit reached on {host}: not blocking {other}");
+    let m = mail_with_subject(&mail, &want);
+    assert!(
+        m.contains(&format!("          Not blocked: {other}")),
+        "{m}"
+    );
+    assert!(
+        m.contains("          Block limit: 1 blocks a minute"),
+        "{m}"
+    );
+    assert!(!in_kernel(&lab, "nftables", other));
 }
