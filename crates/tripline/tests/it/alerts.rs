@@ -423,27 +423,33 @@ const NOTIFY_SEND_LINE: &str = "DISPLAY=:0.0 XAUTHORITY=/home/USER/.Xauthority n
 
 /// A fake program that records argv, environment and stdin, one file each.
 fn recorder(bin: &Path, name: &str, out: &Path) {
-    let p = bin.join(name);
-    std::fs::write(
-        &p,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {o}/argv.tmp\nenv > {o}/env.tmp\ncat > {o}/stdin.tmp\n\
-             mv {o}/env.tmp {o}/env; mv {o}/stdin.tmp {o}/stdin; mv {o}/argv.tmp {o}/argv\n",
-            o = out.display()
-        ),
-    )
-    .unwrap();
+    let body = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > {o}/argv.tmp\nenv > {o}/env.tmp\ncat > {o}/stdin.tmp\n\
+         mv {o}/env.tmp {o}/env; mv {o}/stdin.tmp {o}/stdin; mv {o}/argv.tmp {o}/argv\n",
+        o = out.display()
+    );
+    write_script(&bin.join(name), &body);
+}
+
+/// An executable script at `p`.
+fn write_script(p: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(p, body).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `DIR/bin` (for fake programs, put first in PATH) and `DIR/out` (what they record).
+fn bin_and_out(dir: &Path) -> (PathBuf, PathBuf) {
+    let (bin, out) = (dir.join("bin"), dir.join("out"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    (bin, out)
 }
 
 #[test]
 fn psad_external_script_notify_send_line_runs_without_a_shell() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    let out = dir.path().join("out");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
+    let (bin, out) = bin_and_out(dir.path());
     recorder(&bin, "notify-send", &out);
     let psad = dir.path().join("psad.conf");
     std::fs::write(
@@ -488,10 +494,7 @@ fn psad_external_script_notify_send_line_runs_without_a_shell() {
 #[test]
 fn native_script_gets_argv_env_and_json_and_hostile_text_stays_data() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    let out = dir.path().join("out");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
+    let (bin, out) = bin_and_out(dir.path());
     recorder(&bin, "on-alert", &out);
     let pwned = dir.path().join("pwned");
     let cfg = dir.path().join("tripline.toml");
@@ -818,19 +821,11 @@ fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
 /// A fake program that appends each run's argv (then a `--END--` line) and stdin to
 /// `argv.log` and `stdin.log`.
 fn appending_recorder(bin: &Path, name: &str, out: &Path) {
-    let p = bin.join(name);
-    std::fs::write(
-        &p,
-        format!(
-            "#!/bin/sh
-cat >> {o}/stdin.log
-printf '%s\\n' \"$@\" --END-- >> {o}/argv.log\n",
-            o = out.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let body = format!(
+        "#!/bin/sh\ncat >> {o}/stdin.log\nprintf '%s\\n' \"$@\" --END-- >> {o}/argv.log\n",
+        o = out.display()
+    );
+    write_script(&bin.join(name), &body);
 }
 
 #[test]
@@ -838,10 +833,7 @@ fn psad_mail_command_gets_subject_addresses_and_body_and_the_limit_message() {
     // psad.conf's own way: `mailCmd -s SUBJECT ADDRESSES`, body on stdin; EMAIL_LIMIT 1
     // turns the second alert into the "limit reached" status message.
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    let out = dir.path().join("out");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
+    let (bin, out) = bin_and_out(dir.path());
     appending_recorder(&bin, "mail", &out);
     let psad = dir.path().join("psad.conf");
     std::fs::write(
