@@ -1041,3 +1041,89 @@ whois-timeout = 10
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
 }
+
+/// The desktop acceptance with a real scan: nmap between namespaces, logged by
+/// nftables to NFLOG, detected by the daemon inside the firewall namespace;
+/// `tripline notify` (outside, on the daemon's events socket) shows the pop-up
+/// on a private session bus whose notification server records the call.
+#[test]
+fn a_real_nmap_scan_between_namespaces_pops_up_on_the_session_bus() {
+    use crate::netns::Lab;
+    let lab = Lab::new(70);
+    lab.nft(
+        r#"table inet tl {
+             chain input {
+               type filter hook input priority 0; policy accept;
+               iifname "wan0" tcp flags & (syn | ack) == syn log group 9 prefix "TL_DROP " drop
+             }
+           }"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bus = format!("unix:path={}", dir.path().join("bus").display());
+    let mut dbus = Command::new("dbus-daemon");
+    dbus.args(["--session", "--nofork", "--print-address=1"])
+        .arg(format!("--address={bus}"));
+    let (_dbus, addr) = start_peer(dbus);
+    let calls = dir.path().join("calls.jsonl");
+    let mut srv = Command::new(PY);
+    srv.arg(peers().join("notify_server.py"))
+        .arg(&calls)
+        .env("DBUS_SESSION_BUS_ADDRESS", &addr);
+    let (_srv, ready) = start_peer(srv);
+    assert_eq!(ready, "ready");
+
+    let cfg = dir.path().join("tripline.toml");
+    std::fs::write(&cfg, "[alerts]\nalert-all = false\n").unwrap();
+    let state = dir.path().join("state");
+    let mut cmd = Lab::exec(&lab.fw, env!("CARGO_BIN_EXE_tripline"));
+    cmd.args(["run", "--quiet", "--nflog", "9", "--state-dir"])
+        .arg(&state)
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::null());
+    let _daemon = Proc(cmd.spawn().unwrap());
+    let sock = state.join("events.sock");
+    wait_for("the events socket", 20, || sock.exists().then_some(()));
+    let _agent = Proc(
+        tripline()
+            .args(["notify", "--events-socket"])
+            .arg(&sock)
+            .env("DBUS_SESSION_BUS_ADDRESS", &addr)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_subscribed(&state);
+    // Rounds of 40 ports until the pop-up is there.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut round = 0u16;
+    let shown = || {
+        std::fs::read_to_string(&calls).ok().and_then(|t| {
+            t.lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .find(|r| r["body"].as_str().unwrap_or("").contains("203.0.113.70"))
+        })
+    };
+    let rec = loop {
+        if let Some(rec) = shown() {
+            break rec;
+        }
+        assert!(Instant::now() < deadline, "no pop-up within 60 s");
+        let first = 1000 + round * 40;
+        lab.syn_scan(&format!("{first}-{}", first + 39));
+        round += 1;
+        // Give this round up to 3 s to produce the pop-up before scanning again.
+        let round_end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < round_end && shown().is_none() {
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    assert_eq!(rec["summary"], "Firewall Alert");
+    let body = rec["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("Intrusion detected from 203.0.113.70\nDanger level: "),
+        "{body}"
+    );
+    assert!(body.contains("Target: 203.0.113.1"), "{body}");
+    assert!(rec["urgency"].as_u64().is_some_and(|u| u <= 2), "{rec}");
+}
