@@ -115,8 +115,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     }
 
     // Alert channels start before detection (issue 6).
-    let alerter =
+    let mut alerter =
         crate::alert::Alerter::new(&loaded_alerting(&engine)).context("alert channels")?;
+    // Sources that alerted before the restart are not "new" again.
+    if let Some(blob) = &saved.alerter {
+        match postcard::from_bytes(blob) {
+            Ok(m) => alerter.restore_memory(m),
+            Err(e) => problems.push(format!(
+                "{}: alert history not restored: {e}",
+                store.path().display()
+            )),
+        }
+    }
     let (tx, rx) = sync_channel::<Msg>(sources::LINE_QUEUE);
     let (control_path, events_path) = control::socket_paths(&paths);
     let (call_tx, call_rx) = channel::<Call>();
@@ -171,8 +181,11 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let code = d.run_loop(&rx, args);
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     // Alerts (issue 6): let channels finish what is queued, report what was suppressed.
+    let memory = d.alerter.memory();
     let stats = std::mem::replace(&mut d.alerter, crate::alert::Alerter::none())
         .shutdown(Duration::from_secs(10));
+    // The placeholder keeps the memory for the final save.
+    d.alerter.restore_memory(memory);
     if !d.quiet {
         println!("{}", json!({ "event": "alert_stats", "stats": stats }));
     }
@@ -490,7 +503,9 @@ impl Daemon {
             .into_iter()
             .map(|ip| (ip, engine.snapshot_source(ip)));
         let snap = engine.snapshot();
+        let alerter = postcard::to_allocvec(&self.alerter.memory())?;
         self.store.save(Batch {
+            alerter,
             sources: &mut sources,
             engine: &snap,
             cursors: &self.cursors,

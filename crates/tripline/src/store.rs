@@ -82,6 +82,8 @@ pub struct Saved {
     pub cursors: HashMap<String, Cursor>,
     /// Line counters.
     pub totals: Totals,
+    /// The alerter's memory (postcard), if saved.
+    pub alerter: Option<Vec<u8>>,
 }
 
 /// Everything one save writes.
@@ -99,6 +101,8 @@ pub struct Batch<'a> {
     pub detections: &'a [Detection],
     /// New alerts as JSON, with source and danger level.
     pub alerts: &'a [(IpAddr, u8, String, serde_json::Value)],
+    /// The alerter's memory (postcard).
+    pub alerter: Vec<u8>,
 }
 
 /// The state store.
@@ -217,6 +221,12 @@ impl Store {
         if let Some(t) = totals {
             saved.totals = serde_json::from_str(&t).unwrap_or_default();
         }
+        saved.alerter = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'alerter'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
         Ok(saved)
     }
 
@@ -251,6 +261,7 @@ impl Store {
             meta.execute(params!["format", STATE_FORMAT])?;
             meta.execute(params!["engine", postcard::to_allocvec(b.engine)?])?;
             meta.execute(params!["totals", serde_json::to_string(b.totals)?])?;
+            meta.execute(params!["alerter", b.alerter])?;
             let mut cur = tx.prepare_cached(
                 "INSERT OR REPLACE INTO cursors (origin, cursor) VALUES (?1, ?2)",
             )?;

@@ -14,7 +14,9 @@ pub mod text;
 
 pub use block::{block_alert, BlockDetails, BlockEvent, CapGate};
 pub use build::{build_alert, BuildInfo};
-pub use policy::{AlertPolicy, Cause, Evidence, PolicyConfig, PolicyStats, Verdict};
+pub use policy::{
+    AlertPolicy, Cause, Evidence, PolicyConfig, PolicySnapshot, PolicyStats, Verdict,
+};
 pub use rate::RateLimit;
 
 use serde::{Deserialize, Serialize};

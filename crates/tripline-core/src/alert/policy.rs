@@ -9,6 +9,7 @@
 
 use super::Trigger;
 use crate::packet::Timestamp;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -49,7 +50,7 @@ impl Default for PolicyConfig {
 }
 
 /// What a source looks like now, as far as the policy cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Evidence {
     /// Danger level.
     pub dl: u8,
@@ -103,7 +104,7 @@ pub enum Verdict {
 }
 
 /// Counters for the status output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PolicyStats {
     /// Alerts produced.
     pub alerts: u64,
@@ -115,7 +116,7 @@ pub struct PolicyStats {
     pub limit_messages: u64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct SrcState {
     count: u64,
     last_dl: u8,
@@ -133,7 +134,33 @@ pub struct AlertPolicy {
     stats: PolicyStats,
 }
 
+/// The policy's memory (alerts per source and destination, counters), to
+/// carry across a restart: a source that alerted before does not alert
+/// "for the first time" again, and `EMAIL_LIMIT` keeps counting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PolicySnapshot {
+    srcs: Vec<(IpAddr, SrcState)>,
+    pairs: Vec<((IpAddr, IpAddr), (u64, bool))>,
+    stats: PolicyStats,
+}
+
 impl AlertPolicy {
+    /// The memory to save.
+    pub fn snapshot(&self) -> PolicySnapshot {
+        PolicySnapshot {
+            srcs: self.srcs.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            pairs: self.pairs.iter().map(|(k, v)| (*k, *v)).collect(),
+            stats: self.stats,
+        }
+    }
+
+    /// Take back saved memory (the settings stay as they are).
+    pub fn restore(&mut self, s: PolicySnapshot) {
+        self.srcs = s.srcs.into_iter().collect();
+        self.pairs = s.pairs.into_iter().collect();
+        self.stats = s.stats;
+    }
+
     /// A policy with no history.
     pub fn new(cfg: PolicyConfig) -> AlertPolicy {
         AlertPolicy {

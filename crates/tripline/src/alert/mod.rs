@@ -36,6 +36,13 @@ struct Previous {
     dsts: Vec<(IpAddr, u32)>,
 }
 
+/// What the alerter remembers across a restart (saved with the state).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct AlerterMemory {
+    policy: tripline_core::alert::PolicySnapshot,
+    seq: u64,
+}
+
 /// Decides and dispatches alerts. One per daemon.
 pub struct Alerter {
     policy: AlertPolicy,
@@ -122,6 +129,20 @@ impl Alerter {
     /// SIGHUP: new channels and policy settings, the same per-source history (alert
     /// counts, `EMAIL_LIMIT`). On error the running channels stay. Alerts queued on the
     /// old channels are still delivered by their threads.
+    /// Its memory, to save.
+    pub fn memory(&self) -> AlerterMemory {
+        AlerterMemory {
+            policy: self.policy.snapshot(),
+            seq: self.seq,
+        }
+    }
+
+    /// Take back saved memory after a restart.
+    pub fn restore_memory(&mut self, m: AlerterMemory) {
+        self.policy.restore(m.policy);
+        self.seq = self.seq.max(m.seq);
+    }
+
     pub fn reload(&mut self, cfg: &AlertingConfig) -> Result<()> {
         let (channels, host) = start_channels(cfg)?;
         self.channels = channels;

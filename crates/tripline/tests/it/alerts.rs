@@ -1127,3 +1127,64 @@ fn a_real_nmap_scan_between_namespaces_pops_up_on_the_session_bus() {
     assert!(body.contains("Target: 203.0.113.1"), "{body}");
     assert!(rec["urgency"].as_u64().is_some_and(|u| u <= 2), "{rec}");
 }
+
+/// The alert history survives a restart: a source that alerted before is not
+/// "new" again, and its alert count goes on (EMAIL_LIMIT keeps counting).
+#[test]
+fn a_restart_keeps_each_sources_alert_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cfg = dir.path().join("tripline.toml");
+    std::fs::write(&cfg, "[alerts]\nalert-all = false\n").unwrap();
+    let log = dir.path().join("kern.log");
+    append(&log, "");
+    let args = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "--from-start",
+        "--file",
+        log.to_str().unwrap(),
+    ];
+    let lines = scan_lines();
+    let r = run_in(state.clone(), &args, &[]);
+    // The first alerts of 198.51.100.10, from the first lines of its scan.
+    let mut fed = 0;
+    let first = loop {
+        assert!(fed < lines.len(), "no alert from the whole scan");
+        append(&log, &lines[fed]);
+        fed += 1;
+        if let Ok(ev) = r.events.recv_timeout(Duration::from_millis(50)) {
+            if ev["event"] == "alert" {
+                break ev["alert"].clone();
+            }
+        }
+    };
+    assert_eq!(first["trigger"], "first", "{first}");
+    let count = first["alerts_for_source"].as_u64().unwrap();
+    // A clean stop saves the state, the alert history with it.
+    let pid = r._child.0.id();
+    crate::util::run_ok(Command::new("kill").args(["-TERM", &pid.to_string()]));
+    wait_for("the daemon to stop", 20, || {
+        r.events
+            .recv_timeout(Duration::from_millis(100))
+            .is_err_and(|e| e == std::sync::mpsc::RecvTimeoutError::Disconnected)
+            .then_some(())
+    });
+    drop(r);
+    let r = run_in(state, &args, &[]);
+    append(&log, &lines[fed..].concat());
+    let next = loop {
+        let ev = r
+            .events
+            .recv_timeout(Duration::from_secs(20))
+            .expect("an alert after the restart");
+        if ev["event"] == "alert" {
+            break ev["alert"].clone();
+        }
+    };
+    assert_ne!(next["trigger"], "first", "{next}");
+    assert!(
+        next["alerts_for_source"].as_u64().unwrap() > count,
+        "{next}"
+    );
+}
