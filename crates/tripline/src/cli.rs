@@ -78,9 +78,9 @@ pub struct RespondArgs {
     /// Backend (default: the configured one; auto = nftables where `nft` exists).
     #[arg(long, value_enum)]
     pub backend: Option<BackendArg>,
-    /// Directory of the state database (tripline.db).
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/tripline")]
-    pub state_dir: PathBuf,
+    /// Directory of the state database (tripline.db) [default: `[daemon] state-dir`, else /var/lib/tripline].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `tripline block`.
@@ -114,9 +114,12 @@ pub struct UnblockArgs {
 /// `tripline blocks`.
 #[derive(Debug, Args)]
 pub struct BlocksArgs {
-    /// Directory of the state database (tripline.db).
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/tripline")]
-    pub state_dir: PathBuf,
+    /// Configuration (for `[daemon] state-dir`).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Directory of the state database (tripline.db) [default: `[daemon] state-dir`, else /var/lib/tripline].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// One JSON array.
     #[arg(long)]
     pub json: bool,

@@ -31,6 +31,13 @@ fn load(args: &RespondArgs) -> Result<Config> {
     Ok(loaded.config)
 }
 
+/// The state directory: the flag, else `[daemon] state-dir`, else the default.
+fn state_dir(flag: &Option<std::path::PathBuf>, config: &Config) -> std::path::PathBuf {
+    flag.clone()
+        .or_else(|| config.daemon.state_dir.as_ref().map(Into::into))
+        .unwrap_or_else(|| crate::store::DEFAULT_STATE_DIR.into())
+}
+
 fn kind(args: &RespondArgs, config: &Config) -> BackendKind {
     backend::resolve(
         args.backend
@@ -117,7 +124,7 @@ pub fn block(args: &BlockArgs) -> Result<i32> {
             backend: kind.as_str().into(),
         })
         .collect();
-    BlockDb::open(&args.common.state_dir)?.upsert(&rows)?;
+    BlockDb::open(&state_dir(&args.common.state_dir, &config))?.upsert(&rows)?;
     println!("blocked {what} for {} ({})", human(secs), kind.as_str());
     Ok(0)
 }
@@ -126,7 +133,7 @@ pub fn block(args: &BlockArgs) -> Result<i32> {
 pub fn unblock(args: &UnblockArgs) -> Result<i32> {
     let config = load(&args.common)?;
     let net = parse_net(&args.target)?;
-    let mut db = BlockDb::open(&args.common.state_dir)?;
+    let mut db = BlockDb::open(&state_dir(&args.common.state_dir, &config))?;
     let row = db.all()?.into_iter().find(|r| r.net == net);
     let kind = match (&args.common.backend, &row) {
         (None, Some(r)) => BackendKind::parse(&r.backend).unwrap_or(BackendKind::Auto),
@@ -155,7 +162,8 @@ fn human(secs: u64) -> String {
 
 /// `tripline blocks`: the current blocks with expiry and reason.
 pub fn blocks(args: &BlocksArgs) -> Result<i32> {
-    let db = BlockDb::open(&args.state_dir)?;
+    let config = settings::load(&args.config)?.config;
+    let db = BlockDb::open(&state_dir(&args.state_dir, &config))?;
     let now = unix_now();
     let rows: Vec<BlockRow> = db
         .all()?
@@ -218,7 +226,7 @@ pub fn flush(args: &RespondArgs) -> Result<i32> {
             backend::open(k, &config.blocking).flush()?;
         }
     }
-    let n = BlockDb::open(&args.state_dir)?.clear()?;
+    let n = BlockDb::open(&state_dir(&args.state_dir, &config))?.clear()?;
     println!("flushed ({n} blocks removed)");
     Ok(0)
 }

@@ -31,13 +31,9 @@ pub struct BlockDb {
 impl BlockDb {
     /// Opens (creating) `<state_dir>/tripline.db` and the `blocks` table.
     pub fn open(state_dir: &Path) -> Result<BlockDb> {
-        std::fs::create_dir_all(state_dir)
-            .with_context(|| format!("cannot create state directory {}", state_dir.display()))?;
-        let path = state_dir.join("tripline.db");
-        let conn =
-            Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_millis(5000))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // The daemon's database, with its pragmas (WAL, busy timeout, 0700 directory).
+        let conn = crate::store::open_db(state_dir)?;
+        let path = crate::store::db_path(state_dir);
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS blocks (
                 net TEXT PRIMARY KEY,
