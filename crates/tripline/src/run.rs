@@ -81,7 +81,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let events_group = args
         .events_group
         .clone()
-        .or_else(|| loaded.config.daemon.events_group.clone());
+        .or_else(|| loaded.config.daemon.events_group.clone())
+        .or_else(|| loaded.config.alerting.notify.group.clone());
     let state_dir = paths
         .state_dir
         .clone()
