@@ -637,6 +637,7 @@ impl Daemon {
             max_sources: self.engine.config().max_sources,
             evicted_sources: self.engine.stats().evicted,
             subscribers: self.subscribers.len(),
+            alerts: Some(self.alerter.stats()),
             blocks: self
                 .responder
                 .as_ref()

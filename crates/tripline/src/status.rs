@@ -44,6 +44,9 @@ pub struct DaemonInfo {
     pub saves: u64,
     /// Last successful save (RFC 3339).
     pub last_save: Option<String>,
+    /// Alert counters since start: produced, suppressed, and per channel
+    /// (sent, failed, rate-limited, dropped); `None` from saved state.
+    pub alerts: Option<crate::alert::AlerterStats>,
     /// Addresses and networks blocked now (psad -S's auto-blocked IPs).
     pub blocks: Vec<BlockStatus>,
     /// Problems worth the administrator's eye (a source that failed, a save that failed).
@@ -190,6 +193,24 @@ fn write_header(out: &mut impl Write, i: &DaemonInfo) -> std::io::Result<()> {
     if i.running {
         writeln!(out, "    Alert subscribers: {}", i.subscribers)?;
     }
+    if let Some(a) = &i.alerts {
+        writeln!(
+            out,
+            "    Alerts: {} produced, {} over EMAIL_LIMIT, {} throttled, {} block notices",
+            a.alerts, a.suppressed_limit, a.suppressed_throttle, a.block_notices
+        )?;
+        for c in &a.channels {
+            writeln!(
+                out,
+                "        {}: {} sent, {} failed, {} rate-limited, {} dropped (queue full)",
+                crate::term::clean(&c.name),
+                c.sent,
+                c.failed,
+                c.rate_limited,
+                c.dropped_full
+            )?;
+        }
+    }
     if !i.blocks.is_empty() {
         writeln!(out, "    Blocked: {}", i.blocks.len())?;
         for b in &i.blocks {
@@ -284,6 +305,7 @@ fn from_saved_state(
         max_sources: engine.config().max_sources,
         evicted_sources: engine.stats().evicted,
         subscribers: 0,
+        alerts: None,
         blocks: crate::respond::db::BlockDb::open(&dir)
             .and_then(|db| db.all())
             .map(|rows| {

@@ -213,7 +213,14 @@ fn status_filters_and_sighup_reload_keep_state() {
     append(&log, &lines);
     let d = start(dir, &[&log]);
     wait_until("the log is read", || lines_read(dir) == lines.len() as u64);
-    let before = levels(&try_status(dir).unwrap()["report"]);
+    let live = try_status(dir).unwrap();
+    let before = levels(&live["report"]);
+    // The alert counters are part of status (the corpus has scanners above DL 1).
+    assert!(
+        live["daemon"]["alerts"]["alerts"].as_u64() >= Some(1),
+        "{}",
+        live["daemon"]
+    );
     let top = before.iter().max_by_key(|s| (s.1, s.2)).unwrap().clone();
 
     // --ip and --min-dl filter; text output has psad -S's sections.
@@ -232,6 +239,7 @@ fn status_filters_and_sighup_reload_keep_state() {
     );
     assert!(text.contains("[+] tripline (pid: "), "{text}");
     assert!(text.contains("Top attackers"), "{text}");
+    assert!(text.contains("    Alerts: "), "{text}");
     assert!(
         text.contains(&format!("SRC:  {}", top.0)) || top.1 < 2,
         "{text}"
