@@ -272,7 +272,7 @@ fn from_saved_state(
             db.display()
         );
     }
-    let store = Store::open(&dir)?;
+    let store = Store::open_read_only(&dir)?;
     let mut warnings = Vec::new();
     let saved = store.load(&mut warnings)?;
     for w in &warnings {
@@ -306,7 +306,7 @@ fn from_saved_state(
         evicted_sources: engine.stats().evicted,
         subscribers: 0,
         alerts: None,
-        blocks: crate::respond::db::BlockDb::open(&dir)
+        blocks: crate::respond::db::BlockDb::open_read_only(&dir)
             .and_then(|db| db.all())
             .map(|rows| {
                 rows.into_iter()

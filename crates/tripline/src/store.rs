@@ -48,10 +48,39 @@ pub fn open_db(state_dir: &Path) -> Result<Connection> {
     let conn =
         Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .with_context(|| format!("{}: cannot enable WAL", path.display()))?;
+    // Switching to WAL (or recovering a WAL left by a killed process) can
+    // answer "busy" without calling the busy handler: retry for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                // Back-off before the next attempt; another process holds the lock.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot enable WAL", path.display()))
+            }
+        }
+    }
     // WAL + NORMAL: a committed transaction survives the process being killed.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+/// Open the database to read only (`tripline status` without a daemon): no
+/// pragma, no table created, so a reader never competes with a starting daemon
+/// for a write lock.
+pub fn open_db_read_only(state_dir: &Path) -> Result<Connection> {
+    let path = db_path(state_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 
@@ -141,6 +170,14 @@ impl Store {
         )
         .with_context(|| format!("{}: cannot create tables", path.display()))?;
         Ok(Store { conn, path })
+    }
+
+    /// Open an existing store to read only (see [`open_db_read_only`]).
+    pub fn open_read_only(state_dir: &Path) -> Result<Store> {
+        Ok(Store {
+            conn: open_db_read_only(state_dir)?,
+            path: db_path(state_dir),
+        })
     }
 
     /// The database file.

@@ -48,6 +48,13 @@ impl BlockDb {
         Ok(BlockDb { conn })
     }
 
+    /// Opens an existing database to read only (no table is created).
+    pub fn open_read_only(state_dir: &Path) -> Result<BlockDb> {
+        Ok(BlockDb {
+            conn: crate::store::open_db_read_only(state_dir)?,
+        })
+    }
+
     /// Inserts or replaces rows in one transaction.
     pub fn upsert(&mut self, rows: &[BlockRow]) -> Result<()> {
         let tx = self.conn.transaction()?;
