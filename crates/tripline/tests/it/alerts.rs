@@ -694,22 +694,29 @@ format = "matrix"
     );
 }
 
-#[test]
-fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
-    let dir = tempfile::tempdir().unwrap();
-    // A private session bus and a notification server that records calls.
-    let bus = format!("unix:path={}", dir.path().join("bus").display());
+/// A private session bus (a real `dbus-daemon --session`) with a notification
+/// server that records each Notify call as a JSON line: (processes, bus address,
+/// calls file).
+fn session_bus(dir: &Path) -> ((Proc, Proc), String, PathBuf) {
+    let bus = format!("unix:path={}", dir.join("bus").display());
     let mut dbus = Command::new("dbus-daemon");
     dbus.args(["--session", "--nofork", "--print-address=1"])
         .arg(format!("--address={bus}"));
-    let (_dbus, addr) = start_peer(dbus);
-    let calls = dir.path().join("calls.jsonl");
+    let (dbus, addr) = start_peer(dbus);
+    let calls = dir.join("calls.jsonl");
     let mut srv = Command::new(PY);
     srv.arg(peers().join("notify_server.py"))
         .arg(&calls)
         .env("DBUS_SESSION_BUS_ADDRESS", &addr);
-    let (_srv, ready) = start_peer(srv);
+    let (srv, ready) = start_peer(srv);
     assert_eq!(ready, "ready");
+    ((dbus, srv), addr, calls)
+}
+
+#[test]
+fn notify_agent_shows_a_real_alert_on_the_session_bus_and_reconnects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_bus, addr, calls) = session_bus(dir.path());
 
     // The daemon, and the agent on its events socket.
     let log = dir.path().join("kern.log");
@@ -1059,18 +1066,7 @@ fn a_real_nmap_scan_between_namespaces_pops_up_on_the_session_bus() {
            }"#,
     );
     let dir = tempfile::tempdir().unwrap();
-    let bus = format!("unix:path={}", dir.path().join("bus").display());
-    let mut dbus = Command::new("dbus-daemon");
-    dbus.args(["--session", "--nofork", "--print-address=1"])
-        .arg(format!("--address={bus}"));
-    let (_dbus, addr) = start_peer(dbus);
-    let calls = dir.path().join("calls.jsonl");
-    let mut srv = Command::new(PY);
-    srv.arg(peers().join("notify_server.py"))
-        .arg(&calls)
-        .env("DBUS_SESSION_BUS_ADDRESS", &addr);
-    let (_srv, ready) = start_peer(srv);
-    assert_eq!(ready, "ready");
+    let (_bus, addr, calls) = session_bus(dir.path());
 
     let cfg = dir.path().join("tripline.toml");
     std::fs::write(&cfg, "[alerts]\nalert-all = false\n").unwrap();

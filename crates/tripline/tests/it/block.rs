@@ -208,16 +208,7 @@ fn a_scan_spoofed_from_a_safelisted_address_is_detected_but_never_blocked() {
         &dir.path().join("state"),
     );
     // SYNs to 60 ports from the scanner, forged as coming from the safelisted client.
-    // (hping3 exits 1 when nothing answers, as here: the firewall drops them.)
-    let o = lab.exec(
-        &lab.scan,
-        "hping3",
-        &[
-            "-q", "-S", "-a", CLI4, "-p", "++1000", "--count", "60", "-i", "u2000", FW4,
-        ],
-    );
-    let said = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
-    assert!(said.contains("60 packets transmitted"), "{said}");
+    lab.forge_syns(CLI4, 1000);
     wait_event(&d.events, "detection of the spoofed source", |v| {
         v["event"] == "danger_raised" && v["src"] == CLI4 && v["to"].as_u64() >= Some(3)
     });
@@ -242,15 +233,7 @@ fn a_scan_spoofed_from_a_safelisted_address_is_detected_but_never_blocked() {
     // A LAND-style forgery from the firewall's own (not configured) address: the
     // discovered safelist protects it.
     let own = netns::FWC4;
-    let o = lab.exec(
-        &lab.scan,
-        "hping3",
-        &[
-            "-q", "-S", "-a", own, "-p", "++2000", "--count", "60", "-i", "u2000", FW4,
-        ],
-    );
-    let said = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
-    assert!(said.contains("60 packets transmitted"), "{said}");
+    lab.forge_syns(own, 2000);
     let ev = wait_event(&d.events, "block_skipped", |v| {
         v["event"] == "block_skipped" && v["src"] == own
     });

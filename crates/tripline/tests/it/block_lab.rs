@@ -163,6 +163,22 @@ impl Lab {
         cmd("ip", &a)
     }
 
+    /// 60 SYNs from the scanner namespace to the firewall, forged as coming from
+    /// `src`, to ports `first`.. (hping3 exits 1 when nothing answers, as here:
+    /// the firewall drops them; what it printed tells they were sent).
+    pub fn forge_syns(&self, src: &str, first: u16) {
+        let ports = format!("++{first}");
+        let o = self.exec(
+            &self.scan,
+            "hping3",
+            &[
+                "-q", "-S", "-a", src, "-p", &ports, "--count", "60", "-i", "u2000", FW4,
+            ],
+        );
+        let said = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
+        assert!(said.contains("60 packets transmitted"), "{said}");
+    }
+
     /// Runs in a namespace and requires success.
     pub fn must(&self, ns: &str, prog: &str, args: &[&str]) -> String {
         let o = self.exec(ns, prog, args);
