@@ -304,6 +304,10 @@ pub struct AnalyzeArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Read plain files with read(2) instead of mapping them (a mapped file
+    /// that shrinks while it is read, as copytruncate does, stops the run).
+    #[arg(long)]
+    pub no_mmap: bool,
 }
 
 impl AnalyzeArgs {

@@ -31,6 +31,32 @@ impl Input {
         }
         std::fs::metadata(&self.path).ok().map(|m| m.len())
     }
+    /// A regular file that is not gzip: cheap to read once per worker.
+    pub fn is_plain_file(&self) -> bool {
+        if self.is_stdin() {
+            return false;
+        }
+        let Ok(mut f) = File::open(&self.path) else {
+            return false;
+        };
+        let mut magic = [0u8; 2];
+        f.metadata().is_ok_and(|m| m.is_file())
+            && read_full(&mut f, &mut magic).is_ok_and(|n| n < 2 || magic != [0x1f, 0x8b])
+    }
+
+    /// Map a plain file (see [`Input::is_plain_file`]); `None` when empty.
+    pub fn map(&self) -> Result<Option<memmap2::Mmap>> {
+        let f =
+            File::open(&self.path).with_context(|| format!("cannot open {}", self.display()))?;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len == 0 {
+            return Ok(None);
+        }
+        crate::mapped::map(&f)
+            .map(Some)
+            .with_context(|| format!("cannot map {}", self.display()))
+    }
+
     /// Open for reading, decompressing gzip transparently.
     pub fn open(&self) -> Result<Box<dyn Read>> {
         let mut raw: Box<dyn Read> = if self.is_stdin() {
@@ -107,6 +133,21 @@ pub fn for_each_chunk(
     }
 }
 
+/// Call `f` on consecutive slices of `data` of about [`CHUNK`] bytes, each
+/// ending after a newline (or at the end of `data`).
+pub fn for_each_slice(data: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut start = 0;
+    while start < data.len() {
+        let want = (start + CHUNK).min(data.len());
+        let end = match memchr::memchr(b'\n', &data[want - 1..]) {
+            Some(i) => want + i,
+            None => data.len(),
+        };
+        f(&data[start..end]);
+        start = end;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +184,25 @@ mod tests {
             assert_eq!(c.last(), Some(&b'\n'));
         }
         assert_eq!(chunks.concat(), data.as_bytes());
+    }
+
+    #[test]
+    fn slices_hold_whole_lines_and_cover_everything() {
+        let long = "x".repeat(CHUNK * 2 + 7);
+        for data in [
+            format!("{}\nend", "line\n".repeat(400_000)),
+            format!("{long}\nshort\n"),
+            "\n".repeat(CHUNK + 1),
+            "no newline".to_string(),
+            String::new(),
+        ] {
+            let mut slices = Vec::new();
+            for_each_slice(data.as_bytes(), |c| slices.push(c.to_vec()));
+            assert_eq!(slices.concat(), data.as_bytes());
+            assert!(slices.iter().all(|c| !c.is_empty()));
+            for c in &slices[..slices.len().saturating_sub(1)] {
+                assert_eq!(c.last(), Some(&b'\n'));
+            }
+        }
     }
 }

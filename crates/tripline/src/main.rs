@@ -1,11 +1,12 @@
 //! `tripline`: the command-line shell around tripline-core.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod alert;
 mod analyze;
 mod cli;
 mod control;
 mod input;
+mod mapped;
 mod notify;
 mod progress;
 mod report;

@@ -216,9 +216,8 @@ pub enum LineOutcome {
 pub struct Stats {
     #[serde(with = "snapshot::boxed_table")]
     protocols: Box<[u64; 256]>,
-    // u32 keeps each table at 256 KiB, inside L2: scans hit ports at random.
-    tcp_ports: Vec<u32>,
-    udp_ports: Vec<u32>,
+    tcp_ports: PortCounts,
+    udp_ports: PortCounts,
     ignored: [u64; IgnoreReason::COUNT],
     /// Matches per signature id, and distinct sources.
     pub signatures: HashMap<u32, (u64, u64)>,
@@ -235,8 +234,8 @@ impl Default for Stats {
     fn default() -> Self {
         Stats {
             protocols: Box::new([0; 256]),
-            tcp_ports: Vec::new(),
-            udp_ports: Vec::new(),
+            tcp_ports: PortCounts::default(),
+            udp_ports: PortCounts::default(),
             ignored: [0; IgnoreReason::COUNT],
             signatures: HashMap::new(),
             accepted: 0,
@@ -291,12 +290,73 @@ fn is_conntrack_noise(pkt: &Packet<'_>, flags: crate::TcpFlags, compat: bool) ->
     }
 }
 
-fn bump_port(ports: &mut Vec<u32>, port: u16) {
-    if ports.is_empty() {
-        ports.resize(1 << 16, 0);
+/// Packets per destination port. Scans hit ports at random, so the hot
+/// table is one byte a port (64 KiB, cache resident); every 256th packet
+/// of a port carries into a wide table.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<u32>", into = "Vec<u32>")]
+struct PortCounts {
+    low: Vec<u8>,
+    high: Vec<u32>,
+}
+
+impl PortCounts {
+    #[inline]
+    fn bump(&mut self, port: u16) {
+        if self.low.is_empty() {
+            self.low.resize(1 << 16, 0);
+        }
+        let c = &mut self.low[port as usize];
+        if *c == u8::MAX {
+            *c = 0;
+            if self.high.is_empty() {
+                self.high.resize(1 << 16, 0);
+            }
+            let h = &mut self.high[port as usize];
+            *h = h.saturating_add(1);
+        } else {
+            *c += 1;
+        }
     }
-    let c = &mut ports[port as usize];
-    *c = c.saturating_add(1);
+
+    fn get(&self, port: usize) -> u64 {
+        let low = self.low.get(port).map_or(0, |&c| u64::from(c));
+        let high = self.high.get(port).map_or(0, |&c| u64::from(c));
+        high * 256 + low
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        (0..self.low.len())
+            .map(|p| (p as u16, self.get(p)))
+            .filter(|&(_, c)| c > 0)
+    }
+}
+
+impl From<Vec<u32>> for PortCounts {
+    fn from(v: Vec<u32>) -> Self {
+        let mut pc = PortCounts::default();
+        for (p, &c) in v.iter().enumerate().take(1 << 16) {
+            if c > 0 {
+                pc.low.resize(1 << 16, 0);
+                pc.high.resize(1 << 16, 0);
+                pc.low[p] = (c % 256) as u8;
+                pc.high[p] = c / 256;
+            }
+        }
+        pc
+    }
+}
+
+impl From<PortCounts> for Vec<u32> {
+    fn from(pc: PortCounts) -> Self {
+        (0..pc.low.len())
+            .map(|p| u32::try_from(pc.get(p)).unwrap_or(u32::MAX))
+            .collect()
+    }
+}
+
+fn bump_port(ports: &mut PortCounts, port: u16) {
+    ports.bump(port);
 }
 
 impl Stats {
@@ -310,19 +370,11 @@ impl Stats {
     }
     /// Packets per TCP destination port.
     pub fn tcp_ports(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        self.tcp_ports
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(p, &c)| (p as u16, u64::from(c)))
+        self.tcp_ports.iter()
     }
     /// Packets per UDP and UDP-Lite destination port.
     pub fn udp_ports(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        self.udp_ports
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(p, &c)| (p as u16, u64::from(c)))
+        self.udp_ports.iter()
     }
     /// Ignored packets for one reason.
     pub fn ignored(&self, why: IgnoreReason) -> u64 {
@@ -1147,3 +1199,26 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod port_count_tests {
+    use super::PortCounts;
+
+    #[test]
+    fn counts_carry_past_a_byte_and_survive_serde() {
+        let mut pc = PortCounts::default();
+        for _ in 0..70_000 {
+            pc.bump(443);
+        }
+        pc.bump(0);
+        pc.bump(65535);
+        let want = vec![(0, 1), (443, 70_000), (65535, 1)];
+        assert_eq!(pc.iter().collect::<Vec<_>>(), want);
+        let json = serde_json::to_string(&pc).unwrap();
+        let back: PortCounts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.iter().collect::<Vec<_>>(), want);
+        // The wire form is one count per port, as before the split.
+        let wide: Vec<u32> = serde_json::from_str(&json).unwrap();
+        assert_eq!((wide.len(), wide[443]), (65536, 70_000));
+    }
+}

@@ -657,6 +657,84 @@ mod tests {
         }
     }
 
+    /// Numbers and addresses of every length around the eight-byte reads of
+    /// the fast path (`digits8`): each field, each value, at the end of the
+    /// line and before more text, must parse as the general parser parses it.
+    #[test]
+    fn fast_path_numbers_agree() {
+        let values = [
+            "",
+            "0",
+            "00",
+            "007",
+            "1",
+            "25",
+            "255",
+            "256",
+            "0255",
+            "999",
+            "1000",
+            "65535",
+            "65536",
+            "065535",
+            "99999",
+            "100000",
+            "1234567",
+            "12345678",
+            "123456789",
+            "4294967295",
+            "4294967296",
+            "04294967295",
+            "12345678901",
+            "1a",
+            "a1",
+            "1.",
+            "-1",
+            "+1",
+            "1 ",
+            "9/",
+            "0:",
+        ];
+        let fields = [
+            "LEN", "TTL", "ID", "SPT", "DPT", "SEQ", "ACK", "WINDOW", "URGP", "UID",
+        ];
+        let line = |f: &str, v: &str, tail: &str| {
+            let mut l = String::from(
+                "IN=eth0 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=10.0.0.1 \
+                 DST=10.0.0.2 LEN=44 TOS=0x00 PREC=0x00 TTL=52 ID=1 PROTO=TCP SPT=1 DPT=2 \
+                 SEQ=3 ACK=4 WINDOW=5 RES=0x00 SYN URGP=0 UID=0 GID=0",
+            );
+            let key = format!(" {f}=");
+            let at = l.find(&key).unwrap() + key.len();
+            let end = l[at..].find(' ').map_or(l.len(), |e| at + e);
+            l.replace_range(at..end, v);
+            l + tail
+        };
+        let mut fast = 0;
+        for f in fields {
+            for v in values {
+                for tail in ["", " ", " MARK=0x1"] {
+                    fast += usize::from(agree(&line(f, v, tail)).is_some());
+                }
+            }
+        }
+        let octets = [
+            "0", "1", "12", "123", "255", "256", "1234", "", "01", "1a", "001", "0255", "0001",
+        ];
+        for a in octets {
+            for b in octets {
+                for tail in ["", " "] {
+                    let src = format!("{a}.{b}.{a}.{b}");
+                    let l = line("LEN", "44", tail).replacen("10.0.0.1", &src, 1);
+                    fast += usize::from(agree(&l).is_some());
+                    let l = line("LEN", "44", tail).replacen("10.0.0.2", &src, 1);
+                    fast += usize::from(agree(&l).is_some());
+                }
+            }
+        }
+        assert!(fast > 300, "the fast path took only {fast} lines");
+    }
+
     /// The fast path must give exactly what the general parser gives.
     #[test]
     fn fast_path_agrees() {

@@ -13,6 +13,34 @@ use super::{chain_of, find2, Header, IpFlags, Packet, Proto, Tcp, TcpFlags};
 use crate::packet::Icmp;
 use std::net::{IpAddr, Ipv4Addr};
 
+/// The run of decimal digits at `b[i..]` read eight bytes at once, without
+/// a branch per digit (values have random lengths, and a mispredicted loop
+/// exit per field was a large part of the parse): (value, digit count).
+/// Only the first eight bytes are looked at: a count of 8 means "8 or more"
+/// and its value is that of the first eight. `None` when fewer than eight
+/// bytes remain.
+#[inline(always)]
+fn digits8(b: &[u8], i: usize) -> Option<(u64, usize)> {
+    let w = b.get(i..i + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(w);
+    let x = u64::from_le_bytes(a).wrapping_sub(0x3030_3030_3030_3030);
+    // High bit of each byte that is not a digit; the lowest one is exact
+    // (borrows and carries only move upwards, past digits).
+    let nd = (x | x.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+    let n = (nd.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return Some((0, 0));
+    }
+    // Digits to the high end (leading zeros below), then pairs, quads and
+    // the octet are combined by multiplication.
+    let mut v = x << (64 - 8 * n);
+    v = (v.wrapping_mul(10 << 8 | 1) >> 8) & 0x00ff_00ff_00ff_00ff;
+    v = (v.wrapping_mul(100 << 16 | 1) >> 16) & 0x0000_ffff_0000_ffff;
+    v = v.wrapping_mul(10000 << 32 | 1) >> 32;
+    Some((v, n))
+}
+
 /// A forward cursor over the message.
 struct Seq<'a> {
     s: &'a str,
@@ -80,6 +108,15 @@ impl<'a> Seq<'a> {
     fn dec(&mut self, digits: usize, max: u64) -> Option<u64> {
         let b = self.bytes();
         let st = self.i;
+        if let Some((v, n)) = digits8(b, st) {
+            if n < 8 {
+                if n == 0 || n > digits || v > max {
+                    return None;
+                }
+                self.end_value(st + n)?;
+                return Some(v);
+            }
+        }
         let mut i = st;
         let mut v: u64 = 0;
         while i < b.len() && i - st < digits {
@@ -153,6 +190,20 @@ impl<'a> Seq<'a> {
         let mut i = self.i;
         let mut oct = [0u8; 4];
         for (n, o) in oct.iter_mut().enumerate() {
+            if let Some((v, d)) = digits8(b, i) {
+                if d == 0 || d > 3 || v > 255 {
+                    return None;
+                }
+                *o = v as u8;
+                i += d;
+                if n < 3 {
+                    if b[i] != b'.' {
+                        return None;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
             let st = i;
             let mut v: u32 = 0;
             while i < b.len() && i - st < 3 {
