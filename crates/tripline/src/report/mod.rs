@@ -408,8 +408,7 @@ impl Report {
                 .cmp(&a.danger_level())
                 .then(a.addr().cmp(&b.addr()))
         });
-        let mut sources: Vec<SourceReport> =
-            picked.iter().map(|(e, s)| source_report(e, s)).collect();
+        let mut sources: Vec<SourceReport> = par_map(&picked, |(e, s)| source_report(e, s));
         let decoy_groups: Vec<DecoyReport> = decoy_groups(engines.iter().flat_map(Engine::sources))
             .into_iter()
             .map(|g| DecoyReport {
@@ -547,6 +546,26 @@ impl Report {
             decoy_groups,
         }
     }
+}
+
+/// `items.iter().map(f)`, spread over the CPUs this process may use when
+/// there is enough to share (a report of thousands of sources).
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if cpus < 2 || items.len() < 512 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(items.len().div_ceil(cpus))
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
