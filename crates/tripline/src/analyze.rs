@@ -345,19 +345,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     };
 
     // Plain files are mapped (mapped.rs); gzip and stdin are streamed.
-    let maps = if !args.no_mmap && inputs.iter().all(Input::is_plain_file) {
-        Some(inputs.iter().map(Input::map).collect::<Result<Vec<_>>>()?)
-    } else {
-        None
-    };
+    let mapped = !args.no_mmap && inputs.iter().all(Input::is_plain_file);
     let workers: Vec<Worker> =
-        if let (Some(maps), Format::Text | Format::Json, true) = (&maps, format, jobs > 1) {
+        // (CSV runs have one job.)
+        if mapped && jobs > 1 {
             mapped_shards(
                 jobs,
                 &config,
                 &rules,
                 args.show_malformed,
-                maps,
+                &inputs,
                 &names,
                 &opts,
                 progress.as_ref(),
@@ -371,11 +368,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
                 _ => None,
             };
             let mut w = Worker::new(new_engine(&config, &rules)?, args.show_malformed, csv);
-            match &maps {
-                Some(maps) => feed_mapped(&mut w, maps, &names, &opts, progress.as_ref(), 0, 1),
-                None => read_all(&mut |c: Chunk<&[u8]>| {
+            if mapped {
+                feed_mapped(&mut w, &inputs, &names, &opts, progress.as_ref(), 0, 1)?;
+            } else {
+                read_all(&mut |c: Chunk<&[u8]>| {
                     w.chunk(&c, &names, &opts, 0, 1);
-                })?,
+                })?;
             }
             vec![w.finish(&names)]
         } else {
@@ -440,33 +438,36 @@ fn new_engine(config: &Arc<Config>, rules: &Arc<Rules>) -> Result<Engine> {
     Engine::new(Arc::clone(config), Arc::clone(rules)).context("invalid configuration")
 }
 
-/// Feed every mapped input to `w` (shard `me` of `n`), in slices of whole lines.
+/// Feed every input, memory-mapped, to `w` (shard `me` of `n`), in slices
+/// of whole lines.
 fn feed_mapped(
     w: &mut Worker,
-    maps: &[Option<memmap2::Mmap>],
+    inputs: &[Input],
     names: &[String],
     opts: &ParseOptions,
     progress: Option<&indicatif::ProgressBar>,
     me: usize,
     n: usize,
-) {
-    for (idx, m) in maps.iter().enumerate() {
-        let data: &[u8] = m.as_deref().unwrap_or_default();
-        let journal = data.starts_with(b"__CURSOR=");
-        let mut line_no = 1u64;
-        for_each_slice(data, |piece| {
-            if let Some(pb) = progress {
-                pb.inc(piece.len() as u64);
-            }
-            let c = Chunk {
-                input: idx,
-                first_line: line_no,
-                journal,
-                data: piece,
-            };
-            line_no = w.chunk(&c, names, opts, me, n);
-        });
+) -> Result<()> {
+    for (idx, input) in inputs.iter().enumerate() {
+        let (mut line_no, mut journal) = (1u64, None);
+        input.for_each_window(|window| {
+            let journal = *journal.get_or_insert_with(|| window.starts_with(b"__CURSOR="));
+            for_each_slice(window, |piece| {
+                if let Some(pb) = progress {
+                    pb.inc(piece.len() as u64);
+                }
+                let c = Chunk {
+                    input: idx,
+                    first_line: line_no,
+                    journal,
+                    data: piece,
+                };
+                line_no = w.chunk(&c, names, opts, me, n);
+            });
+        })?;
     }
+    Ok(())
 }
 
 /// Run `jobs` workers over the mapped inputs, each keeping the lines of its
@@ -476,7 +477,7 @@ fn mapped_shards(
     config: &Arc<Config>,
     rules: &Arc<Rules>,
     keep: usize,
-    maps: &[Option<memmap2::Mmap>],
+    inputs: &[Input],
     names: &[String],
     opts: &ParseOptions,
     progress: Option<&indicatif::ProgressBar>,
@@ -486,9 +487,9 @@ fn mapped_shards(
             .map(|me| {
                 let mut w = Worker::new(new_engine(config, rules)?, keep, None);
                 let progress = progress.filter(|_| me == 0);
-                Ok(scope.spawn(move || {
-                    feed_mapped(&mut w, maps, names, opts, progress, me, jobs);
-                    w.finish(names)
+                Ok(scope.spawn(move || -> Result<Worker> {
+                    feed_mapped(&mut w, inputs, names, opts, progress, me, jobs)?;
+                    Ok(w.finish(names))
                 }))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -496,7 +497,7 @@ fn mapped_shards(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .map_err(|_| anyhow::anyhow!("analysis worker panicked"))
+                    .map_err(|_| anyhow::anyhow!("analysis worker panicked"))?
             })
             .collect()
     })

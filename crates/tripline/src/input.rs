@@ -44,17 +44,13 @@ impl Input {
             && read_full(&mut f, &mut magic).is_ok_and(|n| n < 2 || magic != [0x1f, 0x8b])
     }
 
-    /// Map a plain file (see [`Input::is_plain_file`]); `None` when empty.
-    pub fn map(&self) -> Result<Option<memmap2::Mmap>> {
-        let f =
+    /// Call `f` on consecutive windows of whole lines of a plain file (see
+    /// [`Input::is_plain_file`]), memory-mapped.
+    pub fn for_each_window(&self, f: impl FnMut(&[u8])) -> Result<()> {
+        let file =
             File::open(&self.path).with_context(|| format!("cannot open {}", self.display()))?;
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        if len == 0 {
-            return Ok(None);
-        }
-        crate::mapped::map(&f)
-            .map(Some)
-            .with_context(|| format!("cannot map {}", self.display()))
+        crate::mapped::for_each_window(&file, f)
+            .with_context(|| format!("error reading {}", self.display()))
     }
 
     /// Open for reading, decompressing gzip transparently.

@@ -1,24 +1,69 @@
 //! Plain input files are read through a read-only memory map: no copy into
 //! user space, and every analysis worker walks the same pages.
 //!
-//! A map has one hazard: if the file shrinks while mapped (a copytruncate
-//! rotation), touching a page past the new end raises SIGBUS. The handler
-//! here turns that into a one-line error and exit status 2 instead of a bare
-//! "Bus error"; `--no-mmap` reads with read(2) instead.
+//! Files are mapped a window at a time, so the mapped pages never dominate
+//! the process's memory. A map has one hazard: if the file shrinks while
+//! mapped (a copytruncate rotation), touching a page past the new end raises
+//! SIGBUS. The length is checked before each window, and the handler here
+//! turns the remaining case into a one-line error and exit status 2 instead
+//! of a bare "Bus error"; `--no-mmap` reads with read(2) instead.
 #![allow(unsafe_code)]
 
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
+use std::io;
 use std::sync::Once;
 
-/// Map `file` read-only, pages populated up front.
-pub fn map(file: &File) -> std::io::Result<Mmap> {
+/// Bytes mapped at a time: enough to amortise mmap(2), small enough that
+/// the mapped pages (which count in RSS) stay a fraction of the state.
+pub const WINDOW: u64 = 16 << 20;
+
+/// Call `f` on consecutive windows of whole lines of `file`, from offset 0
+/// to the length it has now (the last window may end without a newline).
+/// A line longer than a window widens that window.
+pub fn for_each_window(file: &File, mut f: impl FnMut(&[u8])) -> io::Result<()> {
+    let len = file.metadata()?.len();
+    let mut off = 0u64;
+    let mut want = WINDOW;
+    while off < len {
+        // A file that shrank since is an error here, not a SIGBUS below.
+        if file.metadata()?.len() < len {
+            return Err(io::Error::other("the file shrank while it was being read"));
+        }
+        let end = (off + want).min(len);
+        let m = map(file, off, (end - off) as usize)?;
+        let cut = if end == len {
+            m.len()
+        } else {
+            match memchr::memrchr(b'\n', &m) {
+                Some(i) => i + 1,
+                None => {
+                    want *= 2;
+                    continue;
+                }
+            }
+        };
+        f(&m[..cut]);
+        off += cut as u64;
+        want = WINDOW;
+    }
+    Ok(())
+}
+
+/// Map `len` bytes of `file` from `offset`, read-only, pages populated.
+fn map(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
     install_sigbus_handler();
     // SAFETY: the map is read-only and Tripline never writes its inputs.
     // Another process appending is harmless (the map ends at today's
     // length); one rewriting bytes changes what is read, as with read(2);
     // one shrinking the file is the SIGBUS case handled below.
-    let m = unsafe { MmapOptions::new().populate().map(file)? };
+    let m = unsafe {
+        MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .populate()
+            .map(file)?
+    };
     // Advice only; reading works without it.
     let _ = m.advise(memmap2::Advice::Sequential);
     Ok(m)
@@ -46,4 +91,65 @@ fn install_sigbus_handler() {
             libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn windows(path: &std::path::Path) -> io::Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for_each_window(&File::open(path)?, |w| out.push(w.to_vec()))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn windows_hold_whole_lines_and_cover_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        let mut data = Vec::new();
+        let mut n = 0u64;
+        while data.len() < 2 * WINDOW as usize + 100 {
+            writeln!(data, "line {n} SRC=198.51.100.{}", n % 250).unwrap();
+            n += 1;
+        }
+        // A line longer than a window, then a last line without a newline.
+        data.extend(std::iter::repeat_n(b'x', WINDOW as usize + 10));
+        data.extend_from_slice(b"\nlast");
+        std::fs::write(&path, &data).unwrap();
+        let got = windows(&path).unwrap();
+        assert!(got.len() >= 3, "{} windows", got.len());
+        for w in &got[..got.len() - 1] {
+            assert_eq!(w.last(), Some(&b'\n'));
+        }
+        assert_eq!(got.concat(), data);
+        let empty = dir.path().join("empty.log");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(windows(&empty).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_that_shrinks_between_windows_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shrinks.log");
+        let line = b"IN=eth0 OUT= SRC=198.51.100.1 DST=203.0.113.1\n";
+        let data = line.repeat(2 * WINDOW as usize / line.len() + 1);
+        std::fs::write(&path, &data).unwrap();
+        let file = File::open(&path).unwrap();
+        let mut seen = 0;
+        let err = for_each_window(&file, |w| {
+            seen += w.len();
+            // copytruncate, after the first window was read
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("shrank"), "{err}");
+        assert!(seen > 0 && seen < data.len());
+    }
 }
