@@ -56,7 +56,7 @@ struct Daemon {
     /// Lines per origin since start.
     lines: HashMap<Arc<str>, u64>,
     detections: Vec<Detection>,
-    alerts: Vec<(IpAddr, u8, String, serde_json::Value)>,
+    alerts: Vec<(IpAddr, u8, String, String)>,
     subscribers: Subscribers,
     /// Alert policy and channels (issue 6).
     alerter: crate::alert::Alerter,
@@ -486,12 +486,15 @@ impl Daemon {
     /// Stores, prints and broadcasts alerts (`{"type":"alert","alert":{...}}`).
     fn publish_alerts(&mut self, alerts: Vec<tripline_core::alert::Alert>, out: &mut impl Write) {
         for a in alerts {
-            let v = serde_json::to_value(&a).unwrap_or_default();
+            // Serialized once, for stdout, subscribers and the store alike.
+            let v = serde_json::to_string(&a).unwrap_or_else(|_| "null".into());
             if !self.quiet {
-                let _ = writeln!(out, "{}", json!({ "event": "alert", "alert": v }));
+                let _ = writeln!(out, "{{\"event\":\"alert\",\"alert\":{v}}}");
             }
-            self.subscribers
-                .broadcast(&json!({ "type": "alert", "alert": v }).to_string());
+            if self.subscribers.any() {
+                self.subscribers
+                    .broadcast(&format!("{{\"type\":\"alert\",\"alert\":{v}}}"));
+            }
             self.alerts.push((a.src, a.danger_level, a.at.clone(), v));
             self.dirty = true;
         }

@@ -129,7 +129,7 @@ pub struct Batch<'a> {
     /// New detections.
     pub detections: &'a [Detection],
     /// New alerts as JSON, with source and danger level.
-    pub alerts: &'a [(IpAddr, u8, String, serde_json::Value)],
+    pub alerts: &'a [(IpAddr, u8, String, String)],
     /// The alerter's memory (postcard).
     pub alerter: Vec<u8>,
 }
@@ -322,7 +322,7 @@ impl Store {
                 "INSERT INTO alerts (at, src, dl, alert) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (src, dl, at, a) in b.alerts {
-                al.execute(params![at, src.to_string(), dl, a.to_string()])?;
+                al.execute(params![at, src.to_string(), dl, a])?;
             }
         }
         tx.commit()
