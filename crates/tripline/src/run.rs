@@ -11,7 +11,7 @@ use crate::cli::RunArgs;
 use crate::control::{self, Call, Subscribers};
 use crate::settings;
 use crate::sources::plan::{plan, SourceSpec};
-use crate::sources::{self, file::Start, Cursor, Line};
+use crate::sources::{self, file::Start, Cursor, LineBatch};
 use crate::status::{self, DaemonInfo, InputInfo};
 use crate::store::{Batch, Detection, Store, Totals, DEFAULT_STATE_DIR};
 use anyhow::{Context, Result};
@@ -37,7 +37,7 @@ const BATCH: usize = 4096;
 
 /// What reaches the detection loop.
 enum Msg {
-    Lines(Vec<Line>),
+    Lines(LineBatch),
     Call(Call),
     Reload,
     Stop,
@@ -138,7 +138,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
     let (specs, why) = plan(args, engine.config());
     eprintln!("tripline: sources ({why}): {specs:?}");
-    let (line_tx, line_rx) = sync_channel::<Vec<Line>>(sources::LINE_QUEUE);
+    let (line_tx, line_rx) = sync_channel::<LineBatch>(sources::LINE_QUEUE);
     let line_tx = sources::LineTx::new(line_tx);
     let live = start_sources(
         &specs,
@@ -301,11 +301,9 @@ impl Daemon {
             let mut handled = 0;
             while let Some(msg) = next.take() {
                 match msg {
-                    Msg::Lines(lines) => {
-                        handled += lines.len();
-                        for line in lines {
-                            self.handle_line(line);
-                        }
+                    Msg::Lines(batch) => {
+                        handled += batch.len();
+                        self.handle_batch(batch);
                     }
                     Msg::Call(call) => {
                         let answer = self.answer(&call.request);
@@ -407,26 +405,28 @@ impl Daemon {
         let _ = out.flush();
     }
 
-    fn handle_line(&mut self, line: Line) {
+    fn handle_batch(&mut self, batch: LineBatch) {
         let now = settings::wall_clock();
         let opts = ParseOptions {
             now,
             ..ParseOptions::default()
         };
-        self.totals.lines += 1;
-        let outcome = self.engine.handle_line(&line.text, &opts, now);
-        self.totals.count(&outcome);
-        *self.lines.entry(line.origin.clone()).or_default() += 1;
-        if line.cursor != Cursor::None {
-            match self.cursors.get_mut(&*line.origin) {
-                Some(c) => *c = line.cursor,
+        for text in batch.lines() {
+            self.totals.lines += 1;
+            let outcome = self.engine.handle_line(text, &opts, now);
+            self.totals.count(&outcome);
+            self.drain_events();
+        }
+        *self.lines.entry(batch.origin.clone()).or_default() += batch.len() as u64;
+        if batch.cursor != Cursor::None {
+            match self.cursors.get_mut(&*batch.origin) {
+                Some(c) => *c = batch.cursor,
                 None => {
-                    self.cursors.insert(line.origin.to_string(), line.cursor);
+                    self.cursors.insert(batch.origin.to_string(), batch.cursor);
                 }
             }
         }
         self.dirty = true;
-        self.drain_events();
     }
 
     /// Close the interval and hand out what the engine found.

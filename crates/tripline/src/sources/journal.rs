@@ -250,11 +250,16 @@ mod tests {
                 .unwrap();
         // The journal source sends each entry as it comes: one line a batch.
         let next = || {
-            let mut batch = rx
+            let batch: super::super::LineBatch = rx
                 .recv_timeout(std::time::Duration::from_secs(10))
                 .expect("a journal line within 10 s");
             assert_eq!(batch.len(), 1);
-            batch.remove(0)
+            let text = batch.lines().next().unwrap().to_string();
+            Line {
+                text,
+                origin: batch.origin.clone(),
+                cursor: batch.cursor,
+            }
         };
         let opts = tripline_core::ParseOptions::default();
         let mut cursors = vec![cursor40];

@@ -24,11 +24,11 @@ use std::time::Duration;
 
 /// Where sources send lines: in batches over a bounded channel, so a source
 /// that reads faster than detection keeps up waits instead of piling lines
-/// up in memory, and a busy source pays for one channel hop per batch, not
-/// per line.
+/// up in memory, and a busy source pays for one channel hop and one
+/// allocation per batch, not per line.
 pub struct LineTx {
-    tx: std::sync::mpsc::SyncSender<Vec<Line>>,
-    buf: Vec<Line>,
+    tx: std::sync::mpsc::SyncSender<LineBatch>,
+    buf: Option<LineBatch>,
 }
 
 /// The detection loop has gone: the source should stop.
@@ -38,29 +38,71 @@ pub struct Closed;
 /// Lines a batch holds at most.
 const BATCH: usize = 256;
 
+/// Bytes of text a batch holds at most (a batch of long lines goes early).
+const BATCH_BYTES: usize = 1 << 20;
+
 /// Batches queued between the sources and detection at most.
 pub const LINE_QUEUE: usize = 64;
 
+/// Consecutive lines of one source, their text in one buffer.
+#[derive(Debug)]
+pub struct LineBatch {
+    /// The source's name in the state store (see [`Line::origin`]).
+    pub origin: Arc<str>,
+    text: String,
+    /// End offset in `text` of each line.
+    ends: Vec<usize>,
+    /// Where the source stands after the last line.
+    pub cursor: Cursor,
+}
+
+impl LineBatch {
+    fn new(origin: Arc<str>) -> LineBatch {
+        LineBatch {
+            origin,
+            text: String::new(),
+            ends: Vec::with_capacity(BATCH),
+            cursor: Cursor::None,
+        }
+    }
+
+    /// The lines, in order.
+    pub fn lines(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.text[a..b])
+    }
+
+    /// How many lines.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
 impl LineTx {
     /// Wrap the sending half of the loop's channel.
-    pub fn new(tx: std::sync::mpsc::SyncSender<Vec<Line>>) -> LineTx {
-        LineTx {
-            tx,
-            buf: Vec::new(),
-        }
+    pub fn new(tx: std::sync::mpsc::SyncSender<LineBatch>) -> LineTx {
+        LineTx { tx, buf: None }
     }
 
     /// Send one line now (sources that get a record at a time).
     pub fn send(&mut self, line: Line) -> Result<(), Closed> {
-        self.push(line)?;
+        self.push(&line.origin, &line.text, line.cursor)?;
         self.flush()
     }
 
-    /// Queue a line; a full batch goes at once. Call [`LineTx::flush`]
-    /// before waiting for more input.
-    pub fn push(&mut self, line: Line) -> Result<(), Closed> {
-        self.buf.push(line);
-        if self.buf.len() >= BATCH {
+    /// Queue a line of `origin` that leaves the source at `cursor`; a full
+    /// batch goes at once. Call [`LineTx::flush`] before waiting for more input.
+    pub fn push(&mut self, origin: &Arc<str>, text: &str, cursor: Cursor) -> Result<(), Closed> {
+        if self.buf.as_ref().is_some_and(|b| b.origin != *origin) {
+            self.flush()?;
+        }
+        let b = self
+            .buf
+            .get_or_insert_with(|| LineBatch::new(Arc::clone(origin)));
+        b.text.push_str(text);
+        b.ends.push(b.text.len());
+        b.cursor = cursor;
+        if b.ends.len() >= BATCH || b.text.len() >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -68,11 +110,10 @@ impl LineTx {
 
     /// Send what is queued.
     pub fn flush(&mut self) -> Result<(), Closed> {
-        if self.buf.is_empty() {
-            return Ok(());
+        match self.buf.take() {
+            Some(batch) => self.tx.send(batch).map_err(|_| Closed),
+            None => Ok(()),
         }
-        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH));
-        self.tx.send(batch).map_err(|_| Closed)
     }
 }
 
@@ -158,12 +199,7 @@ pub fn spawn_file(path: PathBuf, start: file::Start, tx: LineTx) -> Result<()> {
             }
             let more = lines.len() >= READ_SLICE;
             for (text, pos) in lines.drain(..) {
-                let line = Line {
-                    text,
-                    origin: origin.clone(),
-                    cursor: Cursor::File(pos),
-                };
-                if tx.push(line).is_err() {
+                if tx.push(&origin, &text, Cursor::File(pos)).is_err() {
                     return;
                 }
             }
@@ -187,21 +223,16 @@ pub fn spawn_stdin(mut tx: LineTx) {
     std::thread::spawn(move || {
         // Our own buffer: its emptiness tells when the next read may block.
         let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
-        let mut text = String::new();
+        let mut raw = Vec::new();
         loop {
-            text.clear();
-            match input.read_line(&mut text) {
+            raw.clear();
+            match input.read_until(b'\n', &mut raw) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
-            let end = text.trim_end_matches(['\n', '\r']).len();
-            text.truncate(end);
-            let line = Line {
-                text: std::mem::take(&mut text),
-                origin: origin.clone(),
-                cursor: Cursor::None,
-            };
-            if tx.push(line).is_err() {
+            let text = String::from_utf8_lossy(&raw);
+            let text = text.trim_end_matches(['\n', '\r']);
+            if tx.push(&origin, text, Cursor::None).is_err() {
                 return;
             }
             // Nothing more buffered: the next read may wait, so send now.
@@ -224,4 +255,46 @@ pub struct Live {
     pub journal: Option<JournalHandle>,
     /// Records or packets lost by each source (origin, count), for status.
     pub lost: Vec<(String, Arc<std::sync::atomic::AtomicU64>)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_keep_lines_origins_and_the_last_cursor() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(LINE_QUEUE);
+        let mut tx = LineTx::new(tx);
+        let (a, b): (Arc<str>, Arc<str>) = ("kmsg".into(), "stdin".into());
+        tx.push(&a, "one", Cursor::Kmsg(1)).unwrap();
+        tx.push(&a, "", Cursor::Kmsg(2)).unwrap();
+        tx.push(&a, "three é", Cursor::Kmsg(3)).unwrap();
+        // Another origin closes the batch.
+        tx.push(&b, "four", Cursor::None).unwrap();
+        tx.flush().unwrap();
+        let first = rx.try_recv().unwrap();
+        assert_eq!(first.lines().collect::<Vec<_>>(), ["one", "", "three é"]);
+        assert_eq!((&*first.origin, first.cursor), ("kmsg", Cursor::Kmsg(3)));
+        let second = rx.try_recv().unwrap();
+        assert_eq!(second.lines().collect::<Vec<_>>(), ["four"]);
+        assert!(rx.try_recv().is_err());
+        // Full batches go by count and by size, without a flush.
+        for i in 0..BATCH {
+            tx.push(&a, &i.to_string(), Cursor::None).unwrap();
+        }
+        assert_eq!(rx.try_recv().unwrap().len(), BATCH);
+        tx.push(&a, &"x".repeat(BATCH_BYTES), Cursor::None).unwrap();
+        assert_eq!(
+            rx.try_recv().unwrap().lines().next().unwrap().len(),
+            BATCH_BYTES
+        );
+        drop(rx);
+        assert!(tx
+            .send(Line {
+                text: "gone".into(),
+                origin: a,
+                cursor: Cursor::None
+            })
+            .is_err());
+    }
 }
