@@ -190,20 +190,6 @@ impl<'a> Seq<'a> {
         let mut i = self.i;
         let mut oct = [0u8; 4];
         for (n, o) in oct.iter_mut().enumerate() {
-            if let Some((v, d)) = digits8(b, i) {
-                if d == 0 || d > 3 || v > 255 {
-                    return None;
-                }
-                *o = v as u8;
-                i += d;
-                if n < 3 {
-                    if b[i] != b'.' {
-                        return None;
-                    }
-                    i += 1;
-                }
-                continue;
-            }
             let st = i;
             let mut v: u32 = 0;
             while i < b.len() && i - st < 3 {
