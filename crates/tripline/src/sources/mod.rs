@@ -38,8 +38,9 @@ pub struct Closed;
 /// Lines a batch holds at most.
 const BATCH: usize = 256;
 
-/// Bytes of text a batch holds at most (a batch of long lines goes early).
-const BATCH_BYTES: usize = 1 << 20;
+/// Bytes of text a batch holds at most (a batch of long lines goes early, so
+/// the queue holds at most `LINE_QUEUE` times this).
+const BATCH_BYTES: usize = 256 << 10;
 
 /// Batches queued between the sources and detection at most.
 pub const LINE_QUEUE: usize = 64;
