@@ -550,7 +550,7 @@ impl Report {
 
 /// `items.iter().map(f)`, spread over the CPUs this process may use when
 /// there is enough to share (a report of thousands of sources).
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     if cpus < 2 || items.len() < 512 {
         return items.iter().map(f).collect();

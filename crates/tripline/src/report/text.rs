@@ -133,8 +133,13 @@ pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io
         return Ok(());
     }
     writeln!(out, "{}\n", h("[+] IP Status Detail:"))?;
-    for s in &r.sources {
-        source(out, s, color)?;
+    // Rendered on every allowed CPU, written in order.
+    let parts = super::par_map(&r.sources, |s| {
+        let mut text = Vec::new();
+        source(&mut text, s, color).map(|()| text)
+    });
+    for part in parts {
+        out.write_all(&part?)?;
     }
     if !r.decoy_groups.is_empty() {
         writeln!(
