@@ -31,7 +31,8 @@ impl Input {
         }
         std::fs::metadata(&self.path).ok().map(|m| m.len())
     }
-    /// A regular file that is not gzip: cheap to read once per worker.
+    /// A non-empty regular file that is not gzip: cheap to map. (Files of
+    /// /proc and /sys claim a length of 0 and are only readable by read(2).)
     pub fn is_plain_file(&self) -> bool {
         if self.is_stdin() {
             return false;
@@ -40,7 +41,7 @@ impl Input {
             return false;
         };
         let mut magic = [0u8; 2];
-        f.metadata().is_ok_and(|m| m.is_file())
+        f.metadata().is_ok_and(|m| m.is_file() && m.len() > 0)
             && read_full(&mut f, &mut magic).is_ok_and(|n| n < 2 || magic != [0x1f, 0x8b])
     }
 

@@ -171,6 +171,19 @@ fn stdin_and_several_files_in_order() {
     );
 }
 
+/// /proc files claim a length of 0: they must be read, not mapped.
+#[test]
+fn files_that_claim_no_length_are_still_read() {
+    let r = analyze_json(&["/proc/self/mountinfo"]);
+    assert!(r["totals"]["lines"].as_u64().unwrap() > 0, "{}", r["totals"]);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    let both = analyze_json(&[empty.to_str().unwrap(), &sample()]);
+    let one = analyze_json(&[&sample()]);
+    assert_eq!(both["totals"], one["totals"]);
+}
+
 #[test]
 fn malformed_lines_are_counted_and_shown_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
