@@ -175,7 +175,11 @@ fn stdin_and_several_files_in_order() {
 #[test]
 fn files_that_claim_no_length_are_still_read() {
     let r = analyze_json(&["/proc/self/mountinfo"]);
-    assert!(r["totals"]["lines"].as_u64().unwrap() > 0, "{}", r["totals"]);
+    assert!(
+        r["totals"]["lines"].as_u64().unwrap() > 0,
+        "{}",
+        r["totals"]
+    );
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.log");
     std::fs::write(&empty, "").unwrap();
