@@ -36,8 +36,15 @@ pub struct Follower {
     path: PathBuf,
     file: Option<File>,
     pos: FilePos,
+    /// The start of the line being read, at most [`MAX_LINE`] bytes.
     partial: Vec<u8>,
+    /// Bytes of that line beyond `MAX_LINE`, dropped but counted in offsets.
+    dropped: u64,
 }
+
+/// Bytes of a line kept at most: the kernel's are under 1 KiB, and a local
+/// user writing a line without end must not grow the daemon's memory.
+pub const MAX_LINE: usize = 64 << 10;
 
 impl Follower {
     /// Follow `path`. A missing file is not an error: it is opened when it appears.
@@ -56,6 +63,7 @@ impl Follower {
                 offset: 0,
             },
             partial: Vec::new(),
+            dropped: 0,
         };
         if let Start::At(saved) = start {
             // Rotated while we were down: finish the old file (found by its
@@ -125,6 +133,7 @@ impl Follower {
             if truncated {
                 // copytruncate: what was copied away was read already.
                 self.partial.clear();
+                self.dropped = 0;
                 if let Some(f) = self.file.as_mut() {
                     f.seek(SeekFrom::Start(0))?;
                 }
@@ -137,6 +146,7 @@ impl Follower {
             if rotated {
                 self.file = None;
                 self.partial.clear();
+                self.dropped = 0;
             }
         }
         if self.file.is_none() {
@@ -168,16 +178,26 @@ impl Follower {
             };
             let mut start = 0;
             for i in memchr::memchr_iter(b'\n', &buf[..n]) {
-                self.partial.extend_from_slice(&buf[start..i]);
-                self.pos.offset += (self.partial.len() + 1) as u64;
+                keep(&mut self.partial, &mut self.dropped, &buf[start..i]);
+                self.pos.offset += self.partial.len() as u64 + self.dropped + 1;
                 let line = self.partial.strip_suffix(b"\r").unwrap_or(&self.partial);
                 out.push((String::from_utf8_lossy(line).into_owned(), self.pos));
                 self.partial.clear();
+                self.dropped = 0;
                 start = i + 1;
             }
-            self.partial.extend_from_slice(&buf[start..n]);
+            keep(&mut self.partial, &mut self.dropped, &buf[start..n]);
         }
     }
+}
+
+/// Add `bytes` to the line being read (`partial`), up to [`MAX_LINE`];
+/// what does not fit is counted in `dropped`.
+fn keep(partial: &mut Vec<u8>, dropped: &mut u64, bytes: &[u8]) {
+    let room = MAX_LINE - partial.len();
+    let (kept, rest) = bytes.split_at(bytes.len().min(room));
+    partial.extend_from_slice(kept);
+    *dropped += rest.len() as u64;
 }
 
 /// The file in `path`'s directory whose inode is `inode`, if any.
@@ -216,6 +236,23 @@ mod tests {
         let mut v = Vec::new();
         f.read_new(&mut v, usize::MAX).unwrap();
         v.into_iter().map(|(l, _)| l).collect()
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut_and_offsets_stay_exact() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("kern.log");
+        let mut f = Follower::new(&p, Start::Beginning).unwrap();
+        // A line of 3 * MAX_LINE bytes, written in pieces, then a normal one.
+        let long = "x".repeat(MAX_LINE);
+        for _ in 0..3 {
+            append(&p, &long);
+            assert!(read(&mut f).is_empty());
+            assert!(f.partial.len() <= MAX_LINE);
+        }
+        append(&p, "\nnext\n");
+        assert_eq!(read(&mut f), [long.clone(), "next".to_string()]);
+        assert_eq!(f.position().offset, 3 * MAX_LINE as u64 + 6);
     }
 
     #[test]
