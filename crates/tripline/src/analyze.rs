@@ -493,14 +493,19 @@ fn mapped_shards(
                 }))
             })
             .collect::<Result<Vec<_>>>()?;
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("analysis worker panicked"))?
-            })
-            .collect()
+        join_all(handles)?.into_iter().collect()
     })
+}
+
+/// Wait for every worker thread; a panic becomes an error.
+fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Result<Vec<T>> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("analysis worker panicked"))
+        })
+        .collect()
 }
 
 /// Run `jobs` workers, each on its shard of sources; the caller's `read_all` feeds the chunks.
@@ -540,13 +545,7 @@ fn sharded(
             }
         });
         drop(senders);
-        let workers = handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("analysis worker panicked"))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let workers = join_all(handles)?;
         res.map(|()| workers)
     })
 }
