@@ -411,7 +411,7 @@ pub struct Engine {
     names: Vec<Box<str>>,
     name_ids: HashMap<Box<str>, NameId>,
     /// Last name interned per call site: consecutive lines mostly repeat them.
-    name_cache: [Option<(Box<str>, NameId)>; 3],
+    name_cache: [Option<NameId>; 3],
     prefix_counts: Vec<u64>,
     sig_sources: HashMap<u32, std::collections::HashSet<IpAddr>>,
     stats: Stats,
@@ -1007,13 +1007,15 @@ impl Engine {
 
     /// Intern through a one-entry cache per call site.
     fn intern_at(&mut self, slot: usize, name: &str) -> NameId {
-        if let Some((cached, id)) = &self.name_cache[slot] {
-            if **cached == *name {
-                return *id;
+        // The last id of each slot, compared by text: no allocation when
+        // a slot alternates between names (IN_DROP, IN_REJECT, ...).
+        if let Some(id) = self.name_cache[slot] {
+            if self.names.get(id as usize).is_some_and(|n| **n == *name) {
+                return id;
             }
         }
         let id = self.intern(name);
-        self.name_cache[slot] = Some((name.into(), id));
+        self.name_cache[slot] = (id != NameId::MAX).then_some(id);
         id
     }
 
