@@ -110,6 +110,9 @@ pub enum EmailTransport {
         password: Option<String>,
         /// File holding the password.
         password_file: Option<String>,
+        /// PEM file of extra certificate authorities to trust for TLS (an
+        /// internal relay's own CA), besides the built-in web roots.
+        ca_file: Option<String>,
         /// Timeout in seconds.
         timeout_secs: u64,
     },
@@ -289,6 +292,7 @@ pub(crate) struct EmailToml {
     pub user: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<String>,
+    pub ca_file: Option<String>,
     pub timeout: Option<DurationToml>,
     pub sendmail: Option<String>,
     pub rate_per_minute: Option<u32>,
@@ -538,6 +542,7 @@ pub(crate) fn lower(
                 user: e.user.clone(),
                 password: e.password.clone(),
                 password_file: e.password_file.clone(),
+                ca_file: e.ca_file.clone(),
                 timeout_secs: match &e.timeout {
                     Some(d) => d.millis("email.timeout", file)? / 1000,
                     None => 30,

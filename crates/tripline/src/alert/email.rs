@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::Body;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SendmailTransport, SmtpTransport, Transport};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -40,18 +41,31 @@ fn smtp(t: &EmailTransport) -> Result<Option<SmtpTransport>> {
         user,
         password,
         password_file,
+        ca_file,
         timeout_secs,
     } = t
     else {
         return Ok(None);
     };
-    let mut b = match tls {
-        SmtpTls::None => SmtpTransport::builder_dangerous(host),
-        SmtpTls::Starttls => SmtpTransport::starttls_relay(host)
-            .with_context(|| format!("email: bad SMTP host {host:?}"))?,
-        SmtpTls::Tls => {
-            SmtpTransport::relay(host).with_context(|| format!("email: bad SMTP host {host:?}"))?
+    // The certificate must name `host`; the built-in web roots are trusted,
+    // plus the authorities of `ca-file` (an internal relay's own CA).
+    let params = || -> Result<TlsParameters> {
+        let mut p = TlsParameters::builder(host.clone());
+        if let Some(f) = ca_file {
+            let pem =
+                std::fs::read(f).with_context(|| format!("email: cannot read ca-file {f}"))?;
+            let cert = Certificate::from_pem(&pem)
+                .with_context(|| format!("email: ca-file {f} holds no PEM certificate"))?;
+            p = p.add_root_certificate(cert);
         }
+        p.build()
+            .with_context(|| format!("email: TLS setup for {host:?}"))
+    };
+    let b = SmtpTransport::builder_dangerous(host);
+    let mut b = match tls {
+        SmtpTls::None => b,
+        SmtpTls::Starttls => b.tls(Tls::Required(params()?)),
+        SmtpTls::Tls => b.tls(Tls::Wrapper(params()?)),
     };
     b = b
         .port(*port)

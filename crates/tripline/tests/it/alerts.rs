@@ -1184,3 +1184,101 @@ fn a_restart_keeps_each_sources_alert_history() {
         "{next}"
     );
 }
+
+/// A CA and a certificate it signed for `localhost` and 127.0.0.1: (CA, cert, key) as PEM.
+fn test_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// SMTP with STARTTLS and with TLS from the first byte, to a relay whose certificate
+/// an internal CA signed: delivered when `ca-file` names that CA, refused and counted
+/// as failed when it does not (the certificate is really checked).
+#[test]
+fn email_over_starttls_and_tls_trusts_the_configured_ca_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca();
+    let (ca_file, cert_file, key_file) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("relay.pem"),
+        dir.path().join("relay.key"),
+    );
+    std::fs::write(&ca_file, ca).unwrap();
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    for (mode, trusted) in [("starttls", true), ("tls", true), ("starttls", false)] {
+        let case = dir.path().join(format!("{mode}-{trusted}"));
+        let mail = case.join("mail");
+        std::fs::create_dir_all(&mail).unwrap();
+        let mut cmd = Command::new(PY);
+        cmd.arg(peers().join("smtp_sink.py"))
+            .arg(&mail)
+            .arg(mode)
+            .arg(&cert_file)
+            .arg(&key_file);
+        let (_smtp, line) = start_peer(cmd);
+        let port: u16 = line.strip_prefix("port ").unwrap().parse().unwrap();
+        let ca_line = if trusted {
+            format!("ca-file = {:?}", ca_file.to_str().unwrap())
+        } else {
+            String::new()
+        };
+        let cfg = case.join("tripline.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[email]\nto = [\"admin@example.test\"]\nfrom = \"tripline@example.test\"\n\
+                 host = \"localhost\"\nport = {port}\ntls = \"{mode}\"\nmin-danger-level = 1\n\
+                 {ca_line}\n[lookups]\ndns = false\nwhois = false\n"
+            ),
+        )
+        .unwrap();
+        let log = case.join("kern.log");
+        append(&log, "");
+        let state = case.join("state");
+        let r = run_in(
+            state.clone(),
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--file",
+                log.to_str().unwrap(),
+            ],
+            &[],
+        );
+        feed_until_alert(&r, &log, &warmup_lines());
+        if trusted {
+            let eml = wait_for("the email over TLS", 30, || {
+                files_with(&mail, ".eml").into_iter().next()
+            });
+            let text = std::fs::read_to_string(eml).unwrap();
+            assert!(text.contains("Subject: [tripline-alert]"), "{mode}: {text}");
+        } else {
+            let failed = wait_for("the failed delivery to be counted", 30, || {
+                let out = tripline()
+                    .args(["status", "--json", "--state-dir"])
+                    .arg(&state)
+                    .output()
+                    .ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+                let email = v["daemon"]["alerts"]["channels"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["name"] == "email")?
+                    .clone();
+                (email["failed"].as_u64()? >= 1).then_some(email)
+            });
+            assert_eq!(failed["sent"], 0, "{failed}");
+            assert!(files_with(&mail, ".eml").is_empty());
+        }
+    }
+}
