@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 use tripline_core::engine::{DangerReason, Engine, Event};
 use tripline_core::{ParseOptions, Timestamp};
 
+/// Problems `tripline status` lists at most (the latest).
+const MAX_PROBLEMS: usize = 50;
+
 /// State is saved at least this often while lines arrive.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
@@ -336,9 +339,7 @@ impl Daemon {
             if Instant::now() >= next_save || self.engine.changed_count() > MAX_PENDING_CHANGES {
                 if self.dirty {
                     if let Err(e) = self.save() {
-                        let msg = format!("saving state: {e:#}");
-                        eprintln!("tripline: error: {msg}");
-                        self.problems.push(msg);
+                        self.problem(format!("saving state: {e:#}"));
                     }
                 }
                 next_save = Instant::now() + SAVE_EVERY;
@@ -391,6 +392,10 @@ impl Daemon {
         let mut alerts = Vec::new();
         let now = settings::wall_clock();
         for n in notices {
+            // A block the kernel refused must not pass unseen under --quiet.
+            if let crate::respond::Notice::Error(e) = &n {
+                self.problem(format!("blocking: {e}"));
+            }
             let v = n.to_json();
             if !self.quiet {
                 let _ = writeln!(out, "{v}");
@@ -403,6 +408,16 @@ impl Daemon {
         }
         self.publish_alerts(alerts, &mut out);
         let _ = out.flush();
+    }
+
+    /// Report a problem on stderr (the journal under systemd) and in status,
+    /// which keeps the latest [`MAX_PROBLEMS`].
+    fn problem(&mut self, msg: String) {
+        eprintln!("tripline: error: {}", crate::term::clean(&msg));
+        if self.problems.len() >= MAX_PROBLEMS {
+            self.problems.remove(0);
+        }
+        self.problems.push(msg);
     }
 
     fn handle_batch(&mut self, batch: LineBatch) {
@@ -531,9 +546,9 @@ impl Daemon {
         let loaded = match settings::load(&args.config) {
             Ok(l) => l,
             Err(e) => {
-                let msg = format!("reload refused, keeping the running configuration: {e:#}");
-                eprintln!("tripline: error: {}", crate::term::clean(&msg));
-                self.problems.push(msg);
+                self.problem(format!(
+                    "reload refused, keeping the running configuration: {e:#}"
+                ));
                 return;
             }
         };
@@ -559,9 +574,9 @@ impl Daemon {
         fresh.mark_all_changed();
         // Alerts (issue 6): new channels, the same per-source alert history.
         if let Err(e) = self.alerter.reload(&fresh.config().alerting) {
-            let msg = format!("alert channels not reloaded, keeping the running ones: {e:#}");
-            eprintln!("tripline: error: {}", crate::term::clean(&msg));
-            self.problems.push(msg);
+            self.problem(format!(
+                "alert channels not reloaded, keeping the running ones: {e:#}"
+            ));
         }
         self.engine = fresh;
         // --- active response (issue 7) ---

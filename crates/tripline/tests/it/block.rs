@@ -64,6 +64,18 @@ pub(crate) fn daemon(lab: &Lab, conf: &std::path::Path, state: &std::path::Path)
     }
 }
 
+/// A lab whose firewall logs and drops with nftables and serves the client, and a
+/// scratch directory; `None` where network namespaces cannot be made.
+pub(crate) fn nft_lab() -> Option<(Lab, tempfile::TempDir)> {
+    if !netns::available() {
+        return None;
+    }
+    let mut lab = Lab::new();
+    lab.nft_policy();
+    lab.serve();
+    Some((lab, tempfile::tempdir().unwrap()))
+}
+
 pub(crate) fn nmap(lab: &Lab, target: &str) {
     let mut args = vec![
         "-Pn",
@@ -195,13 +207,7 @@ fn ipset_blocks_an_ipv6_scanner_and_releases_it() {
 
 #[test]
 fn a_scan_spoofed_from_a_safelisted_address_is_detected_but_never_blocked() {
-    if !netns::available() {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.nft_policy();
-    lab.serve();
-    let dir = tempfile::tempdir().unwrap();
+    let Some((lab, dir)) = nft_lab() else { return };
     let d = daemon(
         &lab,
         &config(dir.path(), "nftables", 60),
@@ -243,13 +249,7 @@ fn a_scan_spoofed_from_a_safelisted_address_is_detected_but_never_blocked() {
 
 #[test]
 fn dry_run_reports_the_block_and_changes_nothing() {
-    if !netns::available() {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.nft_policy();
-    lab.serve();
-    let dir = tempfile::tempdir().unwrap();
+    let Some((lab, dir)) = nft_lab() else { return };
     let conf = config(dir.path(), "nftables", 60);
     let text = std::fs::read_to_string(&conf).unwrap() + "dry-run = true\n";
     std::fs::write(&conf, text).unwrap();
@@ -290,13 +290,7 @@ fn nft_timeout_of(lab: &Lab, addr: &str) -> Option<(u64, u64)> {
 
 #[test]
 fn blocks_survive_kill_9_with_their_remaining_time_and_lapsed_ones_are_not_restored() {
-    if !netns::available() {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.nft_policy();
-    lab.serve();
-    let dir = tempfile::tempdir().unwrap();
+    let Some((lab, dir)) = nft_lab() else { return };
     let state = dir.path().join("state");
     let conf = config(dir.path(), "nftables", 120);
     let mut d = daemon(&lab, &conf, &state);
@@ -473,4 +467,47 @@ fn fw_check_tells_a_logging_policy_from_a_silent_one() {
         out.contains("iptables -A INPUT -j LOG --log-prefix \"DROP \""),
         "{out}"
     );
+}
+
+/// An admin's firewall reload (`nft flush ruleset`) deletes Tripline's table: the next
+/// block fails in the kernel, and that failure reaches `tripline status` (and stderr),
+/// not only the event stream the systemd unit's `--quiet` hides.
+#[test]
+fn a_block_the_kernel_refuses_is_reported_in_status() {
+    let Some((lab, dir)) = nft_lab() else { return };
+    let state = dir.path().join("state");
+    let d = daemon(&lab, &config(dir.path(), "nftables", 60), &state);
+    let table = |lab: &Lab| {
+        lab.exec(&lab.fw, "nft", &["list", "table", "inet", "tripline"])
+            .status
+            .success()
+    };
+    wait_until("the blocking table", Duration::from_secs(10), || {
+        table(&lab)
+    });
+    assert!(lab
+        .exec(&lab.fw, "nft", &["delete", "table", "inet", "tripline"])
+        .status
+        .success());
+    nmap(&lab, FW4);
+    let ev = wait_event(&d.events, "block_error event", |v| {
+        v["event"] == "block_error"
+    });
+    assert!(ev["error"].as_str().unwrap().contains("nftables"), "{ev}");
+    let problems = || -> Option<String> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .args(["status", "--json", "--state-dir"])
+            .arg(&state)
+            .output()
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let p = v["daemon"]["problems"].to_string();
+        p.contains("blocking: nftables").then_some(p)
+    };
+    let mut found = None;
+    wait_until("the problem in status", Duration::from_secs(10), || {
+        found = problems();
+        found.is_some()
+    });
+    assert!(found.unwrap().contains("blocking"));
 }

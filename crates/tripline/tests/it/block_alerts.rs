@@ -5,8 +5,8 @@
 //! (forged) source within the minute trips `max-per-minute` and that is mailed too.
 
 use crate::alerts::{files_with, peers, start_peer, Proc};
-use crate::block::{config, daemon, in_kernel, nmap};
-use crate::block_lab::{self as netns, wait_event, wait_until, Lab, FW4, SCAN4};
+use crate::block::{config, daemon, in_kernel, nft_lab, nmap};
+use crate::block_lab::{wait_event, wait_until, Lab, FW4, SCAN4};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -74,13 +74,7 @@ fn hook_with_kind(dir: &Path, kind: &str) -> serde_json::Value {
 
 #[test]
 fn a_blocked_scanner_is_reported_by_email_and_webhook_and_so_is_its_release() {
-    if !netns::available() {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.nft_policy();
-    lab.serve();
-    let dir = tempfile::tempdir().unwrap();
+    let Some((lab, dir)) = nft_lab() else { return };
     let (mail, http) = (dir.path().join("mail"), dir.path().join("http"));
     std::fs::create_dir(&mail).unwrap();
     std::fs::create_dir(&http).unwrap();
@@ -141,13 +135,7 @@ fn a_blocked_scanner_is_reported_by_email_and_webhook_and_so_is_its_release() {
 
 #[test]
 fn the_blocks_a_minute_cap_is_reported_by_email() {
-    if !netns::available() {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.nft_policy();
-    lab.serve();
-    let dir = tempfile::tempdir().unwrap();
+    let Some((lab, dir)) = nft_lab() else { return };
     let mail = dir.path().join("mail");
     std::fs::create_dir(&mail).unwrap();
     let (_smtp, smtp_port) = peer_in(&lab, "smtp_sink.py", &mail);
