@@ -928,14 +928,7 @@ fn a_real_nmap_scan_between_namespaces_gives_an_email_with_rdns_and_whois() {
     // 8); the daemon, the SMTP server, dnsmasq and the whois servers all run inside the
     // firewall's namespace, on its own loopback.
     let lab = Lab::new(69);
-    lab.nft(
-        r#"table inet tl {
-             chain input {
-               type filter hook input priority 0; policy accept;
-               iifname "wan0" tcp flags & (syn | ack) == syn log group 8 prefix "TL_DROP " drop
-             }
-           }"#,
-    );
+    lab.nflog_syns(8);
     let dir = tempfile::tempdir().unwrap();
     let mail = dir.path().join("mail");
     std::fs::create_dir(&mail).unwrap();
@@ -1057,14 +1050,7 @@ whois-timeout = 10
 fn a_real_nmap_scan_between_namespaces_pops_up_on_the_session_bus() {
     use crate::netns::Lab;
     let lab = Lab::new(70);
-    lab.nft(
-        r#"table inet tl {
-             chain input {
-               type filter hook input priority 0; policy accept;
-               iifname "wan0" tcp flags & (syn | ack) == syn log group 9 prefix "TL_DROP " drop
-             }
-           }"#,
-    );
+    lab.nflog_syns(9);
     let dir = tempfile::tempdir().unwrap();
     let (_bus, addr, calls) = session_bus(dir.path());
 

@@ -99,6 +99,19 @@ impl Lab {
         let _ = std::fs::remove_file(file);
     }
 
+    /// nftables hands the SYNs arriving on wan0 to NFLOG `group` (prefix
+    /// "TL_DROP ") and drops them.
+    pub fn nflog_syns(&self, group: u16) {
+        self.nft(&format!(
+            r#"table inet tl {{
+                 chain input {{
+                   type filter hook input priority 0; policy accept;
+                   iifname "wan0" tcp flags & (syn | ack) == syn log group {group} prefix "TL_DROP " drop
+                 }}
+               }}"#
+        ));
+    }
+
     /// One iptables rule in the firewall namespace.
     pub fn iptables(&self, rule: &[&str]) {
         must(Self::exec(&self.fw, "iptables").args(rule));

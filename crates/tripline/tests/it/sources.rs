@@ -105,14 +105,7 @@ fn status_of(d: &Daemon, src: &str) -> (u64, u64, Vec<String>) {
 #[test]
 fn nflog_group_detects_a_real_syn_scan() {
     let lab = Lab::new(66);
-    lab.nft(
-        r#"table inet tl {
-             chain input {
-               type filter hook input priority 0; policy accept;
-               iifname "wan0" tcp flags & (syn | ack) == syn log group 7 prefix "TL_DROP " drop
-             }
-           }"#,
-    );
+    lab.nflog_syns(7);
     let mut cmd = Lab::exec(&lab.fw, env!("CARGO_BIN_EXE_tripline"));
     cmd.args(["run", "--nflog", "7"]);
     let d = daemon(cmd);
