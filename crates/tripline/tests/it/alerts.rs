@@ -133,18 +133,7 @@ fn run_in(state: PathBuf, args: &[&str], env: &[(&str, String)]) -> Run {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, events) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if let Ok(v) = serde_json::from_str(&line) {
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        }
-    });
+    let events = crate::block_lab::json_lines(child.stdout.take().unwrap());
     Run {
         _child: Proc(child),
         events,

@@ -2,9 +2,9 @@
 //! are written, through a rotation by rename.
 
 use crate::util::{repo, tripline};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Stdio};
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 /// Real lines of 198.51.100.10's SYN scan (corpus scan d01), one port each.
@@ -43,18 +43,7 @@ fn start(file: &std::path::Path) -> Run {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, events) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if let Ok(v) = serde_json::from_str(&line) {
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        }
-    });
+    let events = crate::block_lab::json_lines(child.stdout.take().unwrap());
     Run { child, events }
 }
 
