@@ -334,14 +334,17 @@ impl PortCounts {
 
 impl From<Vec<u32>> for PortCounts {
     fn from(v: Vec<u32>) -> Self {
-        let mut pc = PortCounts::default();
-        for (p, &c) in v.iter().enumerate().take(1 << 16) {
-            if c > 0 {
-                pc.low.resize(1 << 16, 0);
-                pc.high.resize(1 << 16, 0);
-                pc.low[p] = (c % 256) as u8;
-                pc.high[p] = c / 256;
-            }
+        if v.iter().all(|&c| c == 0) {
+            return PortCounts::default();
+        }
+        let v = &v[..v.len().min(1 << 16)];
+        let mut pc = PortCounts {
+            low: vec![0; 1 << 16],
+            high: vec![0; 1 << 16],
+        };
+        for (p, &c) in v.iter().enumerate() {
+            pc.low[p] = (c % 256) as u8;
+            pc.high[p] = c / 256;
         }
         pc
     }
@@ -353,10 +356,6 @@ impl From<PortCounts> for Vec<u32> {
             .map(|p| u32::try_from(pc.get(p)).unwrap_or(u32::MAX))
             .collect()
     }
-}
-
-fn bump_port(ports: &mut PortCounts, port: u16) {
-    ports.bump(port);
 }
 
 impl Stats {
@@ -678,8 +677,8 @@ impl Engine {
         self.stats.protocols[pkt.proto.number() as usize] += 1;
         if let Some(dp) = pkt.dport {
             match pkt.proto {
-                Proto::Tcp => bump_port(&mut self.stats.tcp_ports, dp),
-                Proto::Udp | Proto::UdpLite => bump_port(&mut self.stats.udp_ports, dp),
+                Proto::Tcp => self.stats.tcp_ports.bump(dp),
+                Proto::Udp | Proto::UdpLite => self.stats.udp_ports.bump(dp),
                 _ => {}
             }
         }
