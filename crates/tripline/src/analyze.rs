@@ -126,7 +126,7 @@ impl Worker {
         if c.journal && me != 0 {
             return c.first_line + memchr::memchr_iter(b'\n', c.data.as_ref()).count() as u64;
         }
-        let finder = memchr::memmem::Finder::new(b" SRC=");
+        let mut sharder = Sharder::new(n);
         let name = &names[c.input];
         // Validate UTF-8 once per chunk; slicing at newlines keeps it valid.
         let data = c.data.as_ref();
@@ -137,7 +137,7 @@ impl Worker {
             let (from, this) = (start, line_no);
             start = end + 1;
             line_no += 1;
-            if n > 1 && !c.journal && shard_of(&data[from..end], &finder, n) != me {
+            if n > 1 && !c.journal && sharder.shard(&data[from..end]) != me {
                 continue;
             }
             let end = if end > from && data[end - 1] == b'\r' {
@@ -255,11 +255,53 @@ impl Worker {
 }
 
 /// Which shard a line belongs to: a hash of its source address (IPv6 parsed,
-/// so compressed and full forms of one address agree). Lines without one go to 0.
-fn shard_of(line: &[u8], finder: &memchr::memmem::Finder<'_>, n: usize) -> usize {
-    let Some(i) = finder.find(line) else { return 0 };
-    let rest = &line[i + 5..];
-    let addr = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
+/// so compressed and full forms of one address agree). Lines without one go
+/// to 0. Every worker skims every line, so this is on the hot path of each:
+/// a line whose ` SRC=` value sits where the previous line's did, with the
+/// same bytes, reuses that line's shard (scans come in runs from one source).
+struct Sharder {
+    finder: memchr::memmem::Finder<'static>,
+    n: usize,
+    /// Offset of the previous line's address, its bytes and its shard.
+    last: Option<(usize, [u8; 48], usize, usize)>,
+}
+
+impl Sharder {
+    fn new(n: usize) -> Self {
+        Sharder {
+            finder: memchr::memmem::Finder::new(b" SRC="),
+            n,
+            last: None,
+        }
+    }
+
+    fn shard(&mut self, line: &[u8]) -> usize {
+        if let Some((off, addr, len, shard)) = &self.last {
+            let (off, len) = (*off, *len);
+            if line.get(off - 5..off) == Some(b" SRC=")
+                && line.get(off..off + len) == Some(&addr[..len])
+                && line.get(off + len).is_none_or(|&c| c == b' ')
+            {
+                return *shard;
+            }
+        }
+        let Some(i) = self.finder.find(line) else {
+            return 0;
+        };
+        let off = i + 5;
+        let rest = &line[off..];
+        let addr = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
+        let shard = shard_of_addr(addr, self.n);
+        self.last = (addr.len() <= 48).then(|| {
+            let mut a = [0u8; 48];
+            a[..addr.len()].copy_from_slice(addr);
+            (off, a, addr.len(), shard)
+        });
+        shard
+    }
+}
+
+fn shard_of_addr(addr: &[u8], n: usize) -> usize {
     let h = if addr.contains(&b':') {
         std::str::from_utf8(addr)
             .ok()
@@ -548,4 +590,34 @@ fn sharded(
         let workers = join_all(handles)?;
         res.map(|()| workers)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sharder;
+
+    #[test]
+    fn the_previous_line_shortcut_never_changes_a_shard() {
+        let lines: &[&[u8]] = &[
+            b"k: IN=e OUT= SRC=198.51.100.4 DST=203.0.113.1 LEN=40",
+            b"k: IN=e OUT= SRC=198.51.100.4 DST=203.0.113.1 LEN=44",
+            // Same place, longer address that starts with the previous one.
+            b"k: IN=e OUT= SRC=198.51.100.45 DST=203.0.113.1 LEN=44",
+            b"k: IN=e OUT= SRC=198.51.100.4",
+            b"k: IN=eth1 OUT= SRC=198.51.100.4 DST=203.0.113.1",
+            b"k: IN=e OUT= SRC=198.51.100.44 DST=203.0.113.1",
+            b"no address here",
+            b"k: IN=e OUT= SRC=2001:db8::1 DST=2001:db8::2",
+            b"k: IN=e OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:db8::2",
+        ];
+        for n in 2..6 {
+            let mut warm = Sharder::new(n);
+            for l in lines {
+                assert_eq!(warm.shard(l), Sharder::new(n).shard(l), "{n} {l:?}");
+            }
+        }
+        // The IPv6 spellings of one address land together.
+        let mut s = Sharder::new(7);
+        assert_eq!(s.shard(lines[7]), s.shard(lines[8]));
+    }
 }
