@@ -29,7 +29,7 @@ use crate::icmp::{IcmpCheck, IcmpTypes};
 use crate::packet::Header;
 use crate::packet::{Chain, Packet, Proto, Timestamp};
 use crate::parse::{
-    decode_journal_json, parse_line, parse_message, psad_compat_check, psad_view, ParseError,
+    decode_journal_json, parse_message, psad_compat_check, psad_view, LineParser, ParseError,
     ParseErrorKind, ParseOptions,
 };
 use crate::signature::{fwsnort_tag, RuleDl, SignatureSet, SnortRules};
@@ -411,6 +411,8 @@ pub struct Engine {
     name_ids: HashMap<Box<str>, NameId>,
     /// Last name interned per call site: consecutive lines mostly repeat them.
     name_cache: [Option<NameId>; 3],
+    /// Remembers the previous line's network fields (parse results unchanged).
+    parser: LineParser,
     prefix_counts: Vec<u64>,
     sig_sources: HashMap<u32, std::collections::HashSet<IpAddr>>,
     stats: Stats,
@@ -463,6 +465,7 @@ impl Engine {
             names: Vec::new(),
             name_ids: HashMap::new(),
             name_cache: Default::default(),
+            parser: LineParser::new(),
             prefix_counts: Vec::new(),
             sig_sources: HashMap::new(),
             stats: Stats::default(),
@@ -518,7 +521,7 @@ impl Engine {
         opts: &ParseOptions,
         fallback: Timestamp,
     ) -> LineOutcome {
-        let parsed = parse_line(line, opts);
+        let parsed = self.parser.parse(line, opts);
         if let Err(ParseError {
             reason: ParseErrorKind::Encoded,
             ..

@@ -75,7 +75,7 @@ fn journal_json_with_escaped_message_is_decoded() {
 #[test]
 fn time_going_backwards_is_clamped_and_counted() {
     let mut e = engine(Config::default());
-    let p1 = parse_line(SYN, &opts()).unwrap().unwrap();
+    let p1 = crate::parse_line(SYN, &opts()).unwrap().unwrap();
     let _ = e.handle_packet(Timestamp::from_secs(100), &p1);
     let _ = e.handle_packet(Timestamp::from_secs(50), &p1);
     assert_eq!(e.now(), Timestamp::from_secs(100));

@@ -256,6 +256,7 @@ fn proto(v: &[u8]) -> Result<Proto, ParseError> {
 pub(crate) fn parse_body<'a>(
     msg: &'a str,
     header: Header<'a>,
+    cache: Option<&mut NetCache>,
 ) -> Result<Option<Packet<'a>>, ParseError> {
     let b = msg.as_bytes();
     let Some(in_pos) = find_in(b) else {
@@ -267,7 +268,7 @@ pub(crate) fn parse_body<'a>(
     #[cfg(not(test))]
     let fast_on = true;
     if fast_on {
-        if let Some(p) = fast::line(msg, in_pos, header, prefix) {
+        if let Some(p) = fast::line(msg, in_pos, header, prefix, cache) {
             return Ok(Some(p));
         }
     }
@@ -582,6 +583,7 @@ fn parse_fields<'a>(
 }
 
 mod fast;
+pub(crate) use fast::NetCache;
 
 /// Chain from the IN/OUT values (§1.2 step 3); `None` when both are empty.
 fn chain_of(in_if: &str, out_if: &str) -> Option<Chain> {
@@ -605,17 +607,54 @@ mod tests {
             host: Some("h"),
             uptime_us: None,
         };
-        let fast = parse_body(msg, header);
+        let fast = parse_body(msg, header, None);
         SLOW.with(|s| s.set(true));
-        let slow = parse_body(msg, header);
+        let slow = parse_body(msg, header, None);
         SLOW.with(|s| s.set(false));
         assert_eq!(fast, slow, "{msg}");
         let in_pos = find_in(msg.as_bytes())?;
-        let hit = fast::line(msg, in_pos, header, "").map(|p| p.proto);
+        let hit = fast::line(msg, in_pos, header, "", None).map(|p| p.proto);
         if hit.is_some() {
             assert!(matches!(fast, Ok(Some(_))), "{msg}");
         }
         hit
+    }
+
+    /// Parse `msg` right after `prev` with the network-field cache warmed
+    /// by `prev`: the result must be that of the general parser.
+    fn agree_after(prev: &str, msg: &str) {
+        let header = Header {
+            time: None,
+            host: None,
+            uptime_us: None,
+        };
+        let mut cache = NetCache::default();
+        let _ = parse_body(prev, header, Some(&mut cache));
+        let warm = parse_body(msg, header, Some(&mut cache));
+        SLOW.with(|s| s.set(true));
+        let slow = parse_body(msg, header, None);
+        SLOW.with(|s| s.set(false));
+        assert_eq!(warm, slow, "after {prev}\n{msg}");
+    }
+
+    /// The cache of the previous line's network fields, line after line
+    /// over the sample, gives what the general parser gives.
+    #[test]
+    fn network_cache_agrees_in_sequence() {
+        let sample = include_str!("../../test_data/parse/bench_sample.log");
+        let mut cache = NetCache::default();
+        let (mut lines, mut prev) = (0, "");
+        for line in sample.lines() {
+            let (header, msg) = super::super::header::split(line, &Default::default());
+            let warm = parse_body(msg, header, Some(&mut cache));
+            SLOW.with(|s| s.set(true));
+            let slow = parse_body(msg, header, None);
+            SLOW.with(|s| s.set(false));
+            assert_eq!(warm, slow, "after {prev}\n{msg}");
+            lines += usize::from(warm.is_ok_and(|p| p.is_some()));
+            prev = msg;
+        }
+        assert!(lines > 1000, "{lines}");
     }
 
     /// The one-pass uptime stamp reads what the general reading reads.
@@ -874,6 +913,8 @@ mod tests {
                 for v in muts {
                     if let Ok(s) = std::str::from_utf8(&v) {
                         agree(s);
+                        // The line, then its mutation, reuse what the first left.
+                        agree_after(msg, s);
                     }
                 }
             }

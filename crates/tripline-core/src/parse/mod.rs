@@ -117,7 +117,37 @@ pub fn parse_line<'a>(
         return journal::parse_json_line(line);
     }
     let (header, msg) = header::split(line, opts);
-    fields::parse_body(msg, header)
+    fields::parse_body(msg, header, None)
+}
+
+/// [`parse_line`] for a stream of lines: it remembers the network fields
+/// (interfaces, MAC, addresses, length, TOS) of the last line and reuses
+/// them while the next lines repeat their text, as the lines of one scan
+/// do. The results are exactly those of [`parse_line`].
+#[derive(Debug, Default, Clone)]
+pub struct LineParser {
+    net: fields::NetCache,
+}
+
+impl LineParser {
+    /// A parser that remembers nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parse one log line, as [`parse_line`] does.
+    pub fn parse<'a>(
+        &mut self,
+        line: &'a str,
+        opts: &ParseOptions,
+    ) -> Result<Option<Packet<'a>>, ParseError> {
+        let line = trim_eol(line);
+        if line.as_bytes().first() == Some(&b'{') {
+            return journal::parse_json_line(line);
+        }
+        let (header, msg) = header::split(line, opts);
+        fields::parse_body(msg, header, Some(&mut self.net))
+    }
 }
 
 /// Parse a kernel message whose header is already known (journal records,
@@ -127,7 +157,7 @@ pub fn parse_message<'a>(
     msg: &'a str,
     header: Header<'a>,
 ) -> Result<Option<Packet<'a>>, ParseError> {
-    fields::parse_body(trim_eol(msg), header)
+    fields::parse_body(trim_eol(msg), header, None)
 }
 
 fn trim_eol(s: &str) -> &str {

@@ -272,36 +272,84 @@ struct L4<'a> {
     icmp: Option<Icmp<'a>>,
 }
 
-/// Parse `msg` from `in_pos` (its `IN=`) if it has one of the common shapes.
-/// Inlined so the packet is built in the caller's return slot: a `Packet`
-/// is ~400 bytes, and copying it was a tenth of the parse time.
+/// The network fields before `TTL=` (IPv4) or `HOPLIMIT=` (IPv6), with
+/// the text they were read from. In a scan, line after line repeats that
+/// text (interfaces, MAC, addresses, length, TOS): when the next line starts
+/// with the same bytes the values are reused instead of parsed again. Every
+/// decision of the parse up to there depends only on those bytes (each value
+/// ends at a space inside them), so reuse never changes a result.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NetCache {
+    text: Vec<u8>,
+    net: Option<Net>,
+}
+
+/// A span of the message, relative to its `IN=`.
+type Span = (u32, u32);
+
+#[derive(Debug, Clone, Copy)]
+struct Net {
+    in_if: Span,
+    out_if: Span,
+    physin: Span,
+    physout: Span,
+    mac: Span,
+    mac_dst: Span,
+    chain: super::Chain,
+    src: IpAddr,
+    dst: IpAddr,
+    len: u32,
+    tos: u8,
+    prec: u8,
+}
+
+impl NetCache {
+    /// Reuse the remembered fields if `msg[in_pos..]` starts with their text.
+    #[inline(always)]
+    fn hit(&self, b: &[u8], in_pos: usize) -> Option<Net> {
+        let net = self.net?;
+        b[in_pos..].starts_with(&self.text).then_some(net)
+    }
+
+    fn keep(&mut self, b: &[u8], in_pos: usize, end: usize, net: Net) {
+        self.text.clear();
+        self.text.extend_from_slice(&b[in_pos..end]);
+        self.net = Some(net);
+    }
+}
+
+/// Parse the network fields up to `TTL=` / `HOPLIMIT=`.
 #[inline(always)]
-pub(super) fn line<'a>(
-    msg: &'a str,
-    in_pos: usize,
-    header: Header<'a>,
-    prefix: &'a str,
-) -> Option<Packet<'a>> {
-    let mut q = Seq { s: msg, i: in_pos };
+fn net(q: &mut Seq<'_>, in_pos: usize) -> Option<Net> {
+    let span = |q: &Seq<'_>, w: &str| {
+        let st = w.as_ptr() as usize - q.s.as_ptr() as usize - in_pos;
+        (st as u32, w.len() as u32)
+    };
     q.key(b"IN=")?;
     let in_if = q.word();
     q.key(b"OUT=")?;
     let out_if = q.word();
     let chain = chain_of(in_if, out_if)?;
-    let (mut physin, mut physout) = ("", "");
+    let (in_if, out_if) = (span(q, in_if), span(q, out_if));
+    let (mut physin, mut physout) = ((0, 0), (0, 0));
     if q.lit(b"PHYSIN=") {
-        physin = q.word();
+        let w = q.word();
+        physin = span(q, w);
     }
     if q.lit(b"PHYSOUT=") {
-        physout = q.word();
+        let w = q.word();
+        physout = span(q, w);
     }
-    let (mut mac, mut mac_dst) = ("", "");
+    let (mut mac, mut mac_dst) = ((0, 0), (0, 0));
     if q.lit(b"MAC=") {
-        mac = q.word();
+        let w = q.word();
+        mac = span(q, w);
     } else if q.lit(b"MACSRC=") {
-        mac = q.word();
+        let w = q.word();
+        mac = span(q, w);
         q.key(b"MACDST=")?;
-        mac_dst = q.word();
+        let w = q.word();
+        mac_dst = span(q, w);
         q.key(b"MACPROTO=")?;
         q.word();
     }
@@ -311,36 +359,94 @@ pub(super) fn line<'a>(
     let dst = q.addr()?;
     q.key(b"LEN=")?;
     let len = q.u32()?;
-    let (tos, prec, ttl, ip_id, flow_label, ip_flags);
+    let (tos, prec);
     match (src, dst) {
         (IpAddr::V4(_), IpAddr::V4(_)) => {
             q.key(b"TOS=")?;
             tos = q.hex(0xff)? as u8;
             q.key(b"PREC=")?;
             prec = q.hex(0xff)? as u8;
-            q.key(b"TTL=")?;
-            ttl = q.u8()?;
-            q.key(b"ID=")?;
-            ip_id = Some(q.u32()?);
-            flow_label = None;
-            ip_flags = IpFlags {
-                ce: q.lit(b"CE "),
-                df: q.lit(b"DF "),
-                mf: q.lit(b"MF "),
-            };
         }
         (IpAddr::V6(_), IpAddr::V6(_)) => {
             q.key(b"TC=")?;
             tos = q.u8()?;
             prec = 0;
-            q.key(b"HOPLIMIT=")?;
-            ttl = q.u8()?;
-            q.key(b"FLOWLBL=")?;
-            flow_label = Some(q.u32()?);
-            ip_id = None;
-            ip_flags = IpFlags::default();
         }
         _ => return None,
+    }
+    Some(Net {
+        in_if,
+        out_if,
+        physin,
+        physout,
+        mac,
+        mac_dst,
+        chain,
+        src,
+        dst,
+        len,
+        tos,
+        prec,
+    })
+}
+
+/// Parse `msg` from `in_pos` (its `IN=`) if it has one of the common shapes.
+/// Inlined so the packet is built in the caller's return slot: a `Packet`
+/// is ~400 bytes, and copying it was a tenth of the parse time.
+#[inline(always)]
+pub(super) fn line<'a>(
+    msg: &'a str,
+    in_pos: usize,
+    header: Header<'a>,
+    prefix: &'a str,
+    cache: Option<&mut NetCache>,
+) -> Option<Packet<'a>> {
+    let b = msg.as_bytes();
+    let mut q = Seq { s: msg, i: in_pos };
+    let n = match cache {
+        Some(c) => match c.hit(b, in_pos) {
+            Some(n) => {
+                q.i = in_pos + c.text.len();
+                n
+            }
+            None => {
+                let n = net(&mut q, in_pos)?;
+                c.keep(b, in_pos, q.i, n);
+                n
+            }
+        },
+        None => net(&mut q, in_pos)?,
+    };
+    let text = |(st, len): Span| -> Option<&'a str> {
+        if len == 0 {
+            return Some("");
+        }
+        let st = in_pos + st as usize;
+        msg.get(st..st + len as usize)
+    };
+    let (in_if, out_if) = (text(n.in_if)?, text(n.out_if)?);
+    let (physin, physout) = (text(n.physin)?, text(n.physout)?);
+    let (mac, mac_dst) = (text(n.mac)?, text(n.mac_dst)?);
+    let (chain, src, dst, len, tos, prec) = (n.chain, n.src, n.dst, n.len, n.tos, n.prec);
+    let (ttl, ip_id, flow_label, ip_flags);
+    if src.is_ipv4() {
+        q.key(b"TTL=")?;
+        ttl = q.u8()?;
+        q.key(b"ID=")?;
+        ip_id = Some(q.u32()?);
+        flow_label = None;
+        ip_flags = IpFlags {
+            ce: q.lit(b"CE "),
+            df: q.lit(b"DF "),
+            mf: q.lit(b"MF "),
+        };
+    } else {
+        q.key(b"HOPLIMIT=")?;
+        ttl = q.u8()?;
+        q.key(b"FLOWLBL=")?;
+        flow_label = Some(q.u32()?);
+        ip_id = None;
+        ip_flags = IpFlags::default();
     }
     q.key(b"PROTO=")?;
     let (proto, l4) = match q.word().as_bytes() {
