@@ -128,9 +128,9 @@ impl Worker {
         }
         let mut sharder = Sharder::new(n);
         let name = &names[c.input];
-        // Validate UTF-8 once per chunk; slicing at newlines keeps it valid.
+        // UTF-8 is checked per line, just before the parser reads it (still
+        // in cache), and only for the lines of this shard.
         let data = c.data.as_ref();
-        let whole = simdutf8::basic::from_utf8(data).ok();
         let (mut line_no, mut start) = (c.first_line, 0);
         while start < data.len() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
@@ -145,9 +145,9 @@ impl Worker {
             } else {
                 end
             };
-            match whole {
-                Some(text) => self.line(c.input, name, this, &text[from..end], c.journal, opts),
-                None => {
+            match simdutf8::basic::from_utf8(&data[from..end]) {
+                Ok(text) => self.line(c.input, name, this, text, c.journal, opts),
+                Err(_) => {
                     let s = String::from_utf8_lossy(&data[from..end]);
                     self.line(c.input, name, this, &s, c.journal, opts)
                 }

@@ -413,6 +413,9 @@ pub struct Engine {
     name_cache: [Option<NameId>; 3],
     /// Remembers the previous line's network fields (parse results unchanged).
     parser: LineParser,
+    /// Index of the last packet's source, checked before the hash lookup
+    /// (scans come in runs); a stale index just misses.
+    last_source: usize,
     prefix_counts: Vec<u64>,
     sig_sources: HashMap<u32, std::collections::HashSet<IpAddr>>,
     stats: Stats,
@@ -466,6 +469,7 @@ impl Engine {
             name_ids: HashMap::new(),
             name_cache: Default::default(),
             parser: LineParser::new(),
+            last_source: 0,
             prefix_counts: Vec::new(),
             sig_sources: HashMap::new(),
             stats: Stats::default(),
@@ -699,7 +703,10 @@ impl Engine {
                 None => NO_NAME,
             },
         };
-        let found = self.find_source(pkt.src);
+        let found = match self.sources.get(self.last_source) {
+            Some(s) if s.src == pkt.src => Some(self.last_source),
+            _ => self.find_source(pkt.src),
+        };
         let pair_pos = found.and_then(|si| self.sources[si].pairs.find(pkt.dst));
         let new_pair = match (found, pair_pos) {
             (Some(si), Some(pi)) => self.sources[si].pairs.as_slice()[pi].absnum == 0,
@@ -716,6 +723,7 @@ impl Engine {
                 self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo)))
             }
         };
+        self.last_source = si;
         self.mark_changed(si);
         let src = &mut self.sources[si];
         src.packets = src.packets.saturating_add(1);
