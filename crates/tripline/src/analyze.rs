@@ -473,6 +473,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
         }
     }
     out.flush()?;
+    // The process ends next: handing the state to the OS whole is cheaper
+    // than freeing each source's allocations (5% of a run on big logs).
+    std::mem::forget((report, engines));
     Ok(0)
 }
 
@@ -513,7 +516,9 @@ fn feed_mapped(
 }
 
 /// Run `jobs` workers over the mapped inputs, each keeping the lines of its
-/// shard: no reader thread, no copies, nothing shared but the configuration.
+/// shard: no copies, nothing shared but the configuration. This thread maps
+/// each window once, ahead of the workers, and hands it to all of them; it
+/// is unmapped when the last one is done with it.
 fn mapped_shards(
     jobs: usize,
     config: &Arc<Config>,
@@ -524,18 +529,52 @@ fn mapped_shards(
     opts: &ParseOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<Vec<Worker>> {
+    type Shared = (usize, bool, Arc<crate::mapped::Window>);
     std::thread::scope(|scope| {
-        let handles = (0..jobs)
-            .map(|me| {
-                let mut w = Worker::new(new_engine(config, rules)?, keep, None);
-                let progress = progress.filter(|_| me == 0);
-                Ok(scope.spawn(move || -> Result<Worker> {
-                    feed_mapped(&mut w, inputs, names, opts, progress, me, jobs)?;
-                    Ok(w.finish(names))
-                }))
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for me in 0..jobs {
+            // One window queued per worker: at most jobs + 2 are mapped.
+            let (tx, rx) = sync_channel::<Shared>(1);
+            senders.push(tx);
+            let mut w = Worker::new(new_engine(config, rules)?, keep, None);
+            handles.push(scope.spawn(move || {
+                let (mut input, mut line_no) = (usize::MAX, 1u64);
+                for (idx, journal, window) in rx {
+                    if idx != input {
+                        (input, line_no) = (idx, 1);
+                    }
+                    for_each_slice(&window, |piece| {
+                        let c = Chunk {
+                            input: idx,
+                            first_line: line_no,
+                            journal,
+                            data: piece,
+                        };
+                        line_no = w.chunk(&c, names, opts, me, jobs);
+                    });
+                }
+                w.finish(names)
+            }));
+        }
+        let mapped = inputs.iter().enumerate().try_for_each(|(idx, input)| {
+            let mut journal = None;
+            input.for_each_owned_window(|window| {
+                let j = *journal.get_or_insert_with(|| window.starts_with(b"__CURSOR="));
+                if let Some(pb) = progress {
+                    pb.inc(window.len() as u64);
+                }
+                let window = Arc::new(window);
+                for tx in &senders {
+                    // A worker that is gone panicked: join_all reports it.
+                    let _ = tx.send((idx, j, Arc::clone(&window)));
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
-        join_all(handles)?.into_iter().collect()
+        });
+        drop(senders);
+        let workers = join_all(handles)?;
+        mapped?;
+        Ok(workers)
     })
 }
 

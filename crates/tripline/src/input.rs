@@ -54,6 +54,14 @@ impl Input {
             .with_context(|| format!("error reading {}", self.display()))
     }
 
+    /// [`Input::for_each_window`], handing over each mapped window.
+    pub fn for_each_owned_window(&self, f: impl FnMut(crate::mapped::Window)) -> Result<()> {
+        let file =
+            File::open(&self.path).with_context(|| format!("cannot open {}", self.display()))?;
+        crate::mapped::for_each_owned(&file, f)
+            .with_context(|| format!("error reading {}", self.display()))
+    }
+
     /// Open for reading, decompressing gzip transparently.
     pub fn open(&self) -> Result<Box<dyn Read>> {
         let mut raw: Box<dyn Read> = if self.is_stdin() {

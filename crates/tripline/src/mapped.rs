@@ -18,10 +18,29 @@ use std::sync::Once;
 /// the mapped pages (which count in RSS) stay a fraction of the state.
 pub const WINDOW: u64 = 16 << 20;
 
+/// One window of whole lines of a mapped file; unmapped when dropped.
+pub struct Window {
+    map: Mmap,
+    cut: usize,
+}
+
+impl std::ops::Deref for Window {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map[..self.cut]
+    }
+}
+
 /// Call `f` on consecutive windows of whole lines of `file`, from offset 0
 /// to the length it has now (the last window may end without a newline).
 /// A line longer than a window widens that window.
 pub fn for_each_window(file: &File, mut f: impl FnMut(&[u8])) -> io::Result<()> {
+    for_each_owned(file, |w| f(&w))
+}
+
+/// [`for_each_window`], handing over each window (to share it between
+/// threads: it is mapped, and its pages populated, once).
+pub fn for_each_owned(file: &File, mut f: impl FnMut(Window)) -> io::Result<()> {
     let len = file.metadata()?.len();
     let mut off = 0u64;
     let mut want = WINDOW;
@@ -43,7 +62,7 @@ pub fn for_each_window(file: &File, mut f: impl FnMut(&[u8])) -> io::Result<()> 
                 }
             }
         };
-        f(&m[..cut]);
+        f(Window { map: m, cut });
         off += cut as u64;
         want = WINDOW;
     }
