@@ -166,17 +166,29 @@ fn uptime_stamp(s: &str) -> Option<(u64, &str)> {
     }
     let st = i;
     let mut secs = 0u64;
-    while i < b.len() && i - st < 19 && b[i].is_ascii_digit() {
-        secs = secs * 10 + (b[i] - b'0') as u64;
-        i += 1;
+    // Runs shorter than eight digits (most uptimes, every fraction) are read
+    // eight bytes at once; longer ones digit by digit.
+    match fast::digits8(b, i) {
+        Some((v, n)) if n < 8 => (secs, i) = (v, i + n),
+        _ => {
+            while i < b.len() && i - st < 19 && b[i].is_ascii_digit() {
+                secs = secs * 10 + (b[i] - b'0') as u64;
+                i += 1;
+            }
+        }
     }
     if i > st && b.get(i) == Some(&b'.') {
         i += 1;
         let fs = i;
         let mut us = 0u64;
-        while i < b.len() && i - fs < 9 && b[i].is_ascii_digit() {
-            us = us * 10 + (b[i] - b'0') as u64;
-            i += 1;
+        match fast::digits8(b, i) {
+            Some((v, n)) if n < 8 => (us, i) = (v, i + n),
+            _ => {
+                while i < b.len() && i - fs < 9 && b[i].is_ascii_digit() {
+                    us = us * 10 + (b[i] - b'0') as u64;
+                    i += 1;
+                }
+            }
         }
         let n = i - fs;
         while i < b.len() && b[i] == b' ' {
@@ -682,6 +694,15 @@ mod tests {
             "[1.5 x]",
             "[ 1.5\t]",
             "[1.5]é",
+            "[259693.286539] IN=eth0 OUT=",
+            "[259693.286539]",
+            "[1234567.1234567] IN=eth0",
+            "[12345678.12345678] IN=eth0",
+            "[123456789.123456789] IN=eth0",
+            "[1234567.1234567890] IN=eth0",
+            "[0000000.0000001] IN=eth0",
+            "[1234567x.5] IN=eth0 OUT=",
+            "[1.1234567] IN=eth0 OUT=",
             "[]",
             "[",
         ] {

@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr};
 /// and its value is that of the first eight. `None` when fewer than eight
 /// bytes remain.
 #[inline(always)]
-fn digits8(b: &[u8], i: usize) -> Option<(u64, usize)> {
+pub(super) fn digits8(b: &[u8], i: usize) -> Option<(u64, usize)> {
     let w = b.get(i..i + 8)?;
     let mut a = [0u8; 8];
     a.copy_from_slice(w);
