@@ -96,11 +96,19 @@ struct Worker {
     journal: Option<(usize, JournalExport)>,
     /// Packets each source had sent when it first reached DL 1 or more.
     first_report: HashMap<IpAddr, u64>,
+    /// This worker's shard and the number of shards.
+    shard: (usize, usize),
 }
 
 impl Worker {
-    fn new(engine: Engine, keep: usize, csv: Option<report::csv::Writer<Out>>) -> Self {
+    fn new(
+        engine: Engine,
+        keep: usize,
+        csv: Option<report::csv::Writer<Out>>,
+        shard: (usize, usize),
+    ) -> Self {
         Worker {
+            shard,
             engine,
             totals: LineTotals::default(),
             malformed: Vec::new(),
@@ -122,10 +130,6 @@ impl Worker {
         me: usize,
         n: usize,
     ) -> u64 {
-        // systemd's export format spreads one record over many lines: one worker takes it all.
-        if c.journal && me != 0 {
-            return c.first_line + memchr::memchr_iter(b'\n', c.data.as_ref()).count() as u64;
-        }
         let mut sharder = Sharder::new(n);
         let name = &names[c.input];
         // UTF-8 is checked per line, just before the parser reads it (still
@@ -140,20 +144,30 @@ impl Worker {
             if n > 1 && !c.journal && sharder.shard(&data[from..end]) != me {
                 continue;
             }
-            let end = if end > from && data[end - 1] == b'\r' {
-                end - 1
-            } else {
-                end
-            };
-            match simdutf8::basic::from_utf8(&data[from..end]) {
-                Ok(text) => self.line(c.input, name, this, text, c.journal, opts),
-                Err(_) => {
-                    let s = String::from_utf8_lossy(&data[from..end]);
-                    self.line(c.input, name, this, &s, c.journal, opts)
-                }
-            }
+            self.raw_line(c.input, name, this, &data[from..end], c.journal, opts);
         }
         line_no
+    }
+
+    /// One line as read, without its `\n`.
+    #[inline]
+    fn raw_line(
+        &mut self,
+        input: usize,
+        name: &str,
+        line_no: u64,
+        bytes: &[u8],
+        journal: bool,
+        opts: &ParseOptions,
+    ) {
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => self.line(input, name, line_no, text, journal, opts),
+            Err(_) => {
+                let s = String::from_utf8_lossy(bytes);
+                self.line(input, name, line_no, &s, journal, opts)
+            }
+        }
     }
 
     fn line(
@@ -165,8 +179,13 @@ impl Worker {
         journal: bool,
         opts: &ParseOptions,
     ) {
-        self.totals.lines += 1;
         if journal {
+            // Every worker decodes a journal export whole (a record spans
+            // many lines) and keeps the records of its shard; worker 0
+            // counts the lines.
+            if self.shard.0 == 0 {
+                self.totals.lines += 1;
+            }
             if self.journal.as_ref().is_none_or(|(i, _)| *i != input) {
                 self.finish_journal(name);
                 self.journal = Some((input, JournalExport::new()));
@@ -175,6 +194,9 @@ impl Worker {
                 return;
             };
             if let Some(rec) = j.push_line(line) {
+                if !owns(self.shard, &rec.message) {
+                    return;
+                }
                 let outcome = self
                     .engine
                     .handle_message(&rec.message, rec.header, self.last_time);
@@ -182,6 +204,7 @@ impl Worker {
                 self.record(outcome, input, name, line_no, &msg, opts);
             }
         } else {
+            self.totals.lines += 1;
             let outcome = self.engine.handle_line(line, opts, self.last_time);
             self.record(outcome, input, name, line_no, line, opts);
         }
@@ -202,7 +225,7 @@ impl Worker {
     /// A journal export input may end without the blank line that closes its last record.
     fn finish_journal(&mut self, name: &str) {
         if let Some((input, mut j)) = self.journal.take() {
-            if let Some(rec) = j.finish() {
+            if let Some(rec) = j.finish().filter(|r| owns(self.shard, &r.message)) {
                 let outcome = self
                     .engine
                     .handle_message(&rec.message, rec.header, self.last_time);
@@ -299,6 +322,11 @@ impl Sharder {
         });
         shard
     }
+}
+
+/// Whether a decoded journal message belongs to `shard` (me, of n).
+fn owns((me, n): (usize, usize), message: &str) -> bool {
+    n < 2 || Sharder::new(n).shard(message.as_bytes()) == me
 }
 
 fn shard_of_addr(addr: &[u8], n: usize) -> usize {
@@ -409,7 +437,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
                 )?),
                 _ => None,
             };
-            let mut w = Worker::new(new_engine(&config, &rules)?, args.show_malformed, csv);
+            let mut w = Worker::new(
+                new_engine(&config, &rules)?,
+                args.show_malformed,
+                csv,
+                (0, 1),
+            );
             if mapped {
                 feed_mapped(&mut w, &inputs, &names, &opts, progress.as_ref(), 0, 1)?;
             } else {
@@ -515,10 +548,59 @@ fn feed_mapped(
     Ok(())
 }
 
+/// A mapped window shared by the workers, with where each shard's lines are.
+struct Routed {
+    input: usize,
+    journal: bool,
+    /// Number of the window's first line in its input.
+    first_line: u64,
+    window: crate::mapped::Window,
+    /// Per shard: (start, end, index in the window) of its lines. Empty for
+    /// a journal export, which every worker reads whole.
+    shards: Vec<Vec<(usize, usize, u32)>>,
+}
+
+impl Routed {
+    /// Find the lines of `window` and the shard of each, once for all workers.
+    fn new(
+        input: usize,
+        journal: bool,
+        first_line: u64,
+        window: crate::mapped::Window,
+        n: usize,
+    ) -> (Self, u64) {
+        let mut shards = vec![Vec::new(); n];
+        let mut lines = 0u64;
+        if journal {
+            lines = memchr::memchr_iter(b'\n', &window).count() as u64;
+        } else {
+            let mut sharder = Sharder::new(n);
+            let mut start = 0;
+            while start < window.len() {
+                let end =
+                    memchr::memchr(b'\n', &window[start..]).map_or(window.len(), |i| start + i);
+                let line = &window[start..end];
+                shards[sharder.shard(line)].push((start, end, lines as u32));
+                lines += 1;
+                start = end + 1;
+            }
+        }
+        let routed = Routed {
+            input,
+            journal,
+            first_line,
+            window,
+            shards,
+        };
+        (routed, first_line + lines)
+    }
+}
+
 /// Run `jobs` workers over the mapped inputs, each keeping the lines of its
 /// shard: no copies, nothing shared but the configuration. This thread maps
-/// each window once, ahead of the workers, and hands it to all of them; it
-/// is unmapped when the last one is done with it.
+/// each window once, ahead of the workers, finds its lines and their shards
+/// (so no worker reads another's lines) and hands it to all of them; it is
+/// unmapped when the last one is done with it.
 fn mapped_shards(
     jobs: usize,
     config: &Arc<Config>,
@@ -529,45 +611,48 @@ fn mapped_shards(
     opts: &ParseOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<Vec<Worker>> {
-    type Shared = (usize, bool, Arc<crate::mapped::Window>);
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for me in 0..jobs {
             // One window queued per worker: at most jobs + 2 are mapped.
-            let (tx, rx) = sync_channel::<Shared>(1);
+            let (tx, rx) = sync_channel::<Arc<Routed>>(1);
             senders.push(tx);
-            let mut w = Worker::new(new_engine(config, rules)?, keep, None);
+            let mut w = Worker::new(new_engine(config, rules)?, keep, None, (me, jobs));
             handles.push(scope.spawn(move || {
-                let (mut input, mut line_no) = (usize::MAX, 1u64);
-                for (idx, journal, window) in rx {
-                    if idx != input {
-                        (input, line_no) = (idx, 1);
-                    }
-                    for_each_slice(&window, |piece| {
+                for r in rx {
+                    let name = &names[r.input];
+                    if r.journal {
                         let c = Chunk {
-                            input: idx,
-                            first_line: line_no,
-                            journal,
-                            data: piece,
+                            input: r.input,
+                            first_line: r.first_line,
+                            journal: true,
+                            data: &r.window[..],
                         };
-                        line_no = w.chunk(&c, names, opts, me, jobs);
-                    });
+                        w.chunk(&c, names, opts, me, jobs);
+                        continue;
+                    }
+                    for &(start, end, i) in &r.shards[me] {
+                        let line_no = r.first_line + u64::from(i);
+                        w.raw_line(r.input, name, line_no, &r.window[start..end], false, opts);
+                    }
                 }
                 w.finish(names)
             }));
         }
         let mapped = inputs.iter().enumerate().try_for_each(|(idx, input)| {
-            let mut journal = None;
+            let (mut journal, mut line_no) = (None, 1u64);
             input.for_each_owned_window(|window| {
                 let j = *journal.get_or_insert_with(|| window.starts_with(b"__CURSOR="));
                 if let Some(pb) = progress {
                     pb.inc(window.len() as u64);
                 }
-                let window = Arc::new(window);
+                let (routed, next) = Routed::new(idx, j, line_no, window, jobs);
+                line_no = next;
+                let routed = Arc::new(routed);
                 for tx in &senders {
                     // A worker that is gone panicked: join_all reports it.
-                    let _ = tx.send((idx, j, Arc::clone(&window)));
+                    let _ = tx.send(Arc::clone(&routed));
                 }
             })
         });
@@ -605,7 +690,7 @@ fn sharded(
         for me in 0..jobs {
             let (tx, rx) = sync_channel::<Arc<Chunk<Vec<u8>>>>(8);
             senders.push(tx);
-            let mut w = Worker::new(new_engine(config, rules)?, keep, None);
+            let mut w = Worker::new(new_engine(config, rules)?, keep, None, (me, jobs));
             handles.push(scope.spawn(move || {
                 for c in rx {
                     w.chunk(&c, names, opts, me, jobs);
