@@ -615,7 +615,7 @@ fn mapped_shards(
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for me in 0..jobs {
-            // One window queued per worker: at most jobs + 2 are mapped.
+            // One window queued per worker: at most 2 * jobs + 1 are mapped.
             let (tx, rx) = sync_channel::<Arc<Routed>>(1);
             senders.push(tx);
             let mut w = Worker::new(new_engine(config, rules)?, keep, None, (me, jobs));

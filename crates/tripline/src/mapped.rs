@@ -16,7 +16,7 @@ use std::sync::Once;
 
 /// Bytes mapped at a time: enough to amortise mmap(2), small enough that
 /// the mapped pages (which count in RSS) stay a fraction of the state.
-pub const WINDOW: u64 = 16 << 20;
+pub const WINDOW: u64 = 8 << 20;
 
 /// One window of whole lines of a mapped file; unmapped when dropped.
 pub struct Window {
