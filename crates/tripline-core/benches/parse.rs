@@ -5,7 +5,7 @@
 //! Criterion reports lines per second (`Throughput::Elements`).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use tripline_core::parse::{parse_line, psad_compat_check};
+use tripline_core::parse::{parse_line, psad_compat_check, LineParser};
 use tripline_core::{ParseOptions, Timestamp};
 
 const SAMPLE: &str = include_str!("../test_data/parse/bench_sample.log");
@@ -98,6 +98,45 @@ fn bench(c: &mut Criterion) {
             for l in &sys {
                 if let Ok(Some(p)) = parse_line(black_box(l), &opts) {
                     ok += psad_compat_check(l, &p).is_ok() as usize;
+                }
+            }
+            ok
+        })
+    });
+    g.finish();
+
+    // Consecutive lines as a log has them (scans come in runs), when the
+    // shared corpus is there: `parse_line` against the `LineParser` that
+    // reuses the previous line's network fields.
+    let corpus = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/dev/syslog.log"
+    );
+    let Ok(text) = std::fs::read_to_string(corpus) else {
+        eprintln!("{corpus} not found: the stream benches are skipped");
+        return;
+    };
+    let lines: Vec<&str> = text.lines().take(20_000).collect();
+    let mut g = c.benchmark_group("parse_stream");
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("parse_line", |b| {
+        b.iter(|| {
+            let mut ok = 0usize;
+            for l in &lines {
+                if let Ok(Some(p)) = parse_line(black_box(l), &opts) {
+                    ok += p.len as usize & 1;
+                }
+            }
+            ok
+        })
+    });
+    g.bench_function("line_parser", |b| {
+        b.iter(|| {
+            let mut parser = LineParser::new();
+            let mut ok = 0usize;
+            for l in &lines {
+                if let Ok(Some(p)) = parser.parse(black_box(l), &opts) {
+                    ok += p.len as usize & 1;
                 }
             }
             ok
