@@ -7,7 +7,7 @@ pub mod text;
 use crate::analyze::{LineTotals, Malformed};
 use crate::input::Input;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use tripline_core::engine::{
     classify, decoy_groups, psad_nmap_hint, Engine, PairView, SourceView, FWSNORT_SIG,
@@ -422,17 +422,37 @@ impl Report {
                     .collect(),
             })
             .collect();
+        // Each member's report found by address: scanning every source for
+        // every group was quadratic with thousands of sources.
+        let at: HashMap<IpAddr, usize> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.src, i))
+            .collect();
         for g in &decoy_groups {
-            for s in sources
-                .iter_mut()
-                .filter(|s| g.members.iter().any(|m| m.src == s.src))
-            {
-                let others: Vec<String> = g
-                    .members
-                    .iter()
-                    .filter(|m| m.src != s.src)
+            let mut members: Vec<usize> = g
+                .members
+                .iter()
+                .filter_map(|m| at.get(&m.src).copied())
+                .collect();
+            // In report order, as the scan over the sources gave them.
+            members.sort_unstable();
+            members.dedup();
+            for i in members {
+                let s = &mut sources[i];
+                // At most DECOY_NAMED others by name: a group of thousands
+                // (spoofed sources) must not make each member's evidence
+                // list all the others; the group itself lists every member.
+                let all = g.members.iter().filter(|m| m.src != s.src);
+                let mut others: Vec<String> = all
+                    .clone()
+                    .take(DECOY_NAMED)
                     .map(|m| m.src.to_string())
                     .collect();
+                let more = all.count().saturating_sub(DECOY_NAMED);
+                if more > 0 {
+                    others.push(format!("and {more} more"));
+                }
                 s.scan_types.push(ScanType {
                     kind: "decoy-set".into(),
                     evidence: format!(
@@ -547,6 +567,9 @@ impl Report {
         }
     }
 }
+
+/// Other members of a decoy group named in each member's evidence.
+const DECOY_NAMED: usize = 16;
 
 /// `items.iter().map(f)`, spread over the CPUs this process may use when
 /// there is enough to share (a report of thousands of sources).

@@ -371,6 +371,47 @@ fn toml_config_loads_and_a_typo_names_file_line_and_suggestion() {
     );
 }
 
+/// Forty forged sources sending the same probes at once are one decoy set
+/// listing all forty; each member's evidence names 16 others and counts the
+/// rest (so a group of thousands cannot make the report quadratic).
+#[test]
+fn a_large_decoy_set_is_one_group_and_each_evidence_stays_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decoys.log");
+    let mut text = String::new();
+    for port in 1..=20 {
+        for k in 0..40 {
+            text.push_str(&format!(
+                "Nov 21 10:00:00 fw1 kernel: [100.{k:06}] DROP IN=eth0 OUT= \
+                 SRC=198.51.100.{} DST=203.0.113.1 LEN=44 TOS=0x00 PREC=0x00 TTL=50 \
+                 ID=1 PROTO=TCP SPT=40000 DPT={port} WINDOW=1024 RES=0x00 SYN URGP=0\n",
+                10 + k
+            ));
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    let r = analyze_json(&["--min-dl", "0", log.to_str().unwrap()]);
+    let groups = r["decoy_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0]["members"].as_array().unwrap().len(), 40);
+    let sources = r["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 40);
+    for s in sources {
+        let decoy: Vec<&str> = s["scan_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"] == "decoy-set")
+            .map(|t| t["evidence"].as_str().unwrap())
+            .collect();
+        assert_eq!(decoy.len(), 1, "{s}");
+        let named = decoy[0].matches("198.51.100.").count();
+        assert_eq!(named, 16, "{}", decoy[0]);
+        assert!(decoy[0].ends_with(" and 23 more"), "{}", decoy[0]);
+        assert!(!decoy[0].contains(&format!("{} ", s["src"].as_str().unwrap())));
+    }
+}
+
 /// Issue 4: the decoy scan (`nmap -D`, corpus scan d15) is one set of four sources;
 /// the ACK/Window/Maimon scanner and the fragment scanner are detected.
 #[test]
