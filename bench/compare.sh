@@ -9,7 +9,7 @@
 #   tripline analyze -j 2 FILE       sources sharded over two worker threads (all cores)
 #   psad -A -m SLICE                 one core; the first PSAD_LINES lines (psad is slow)
 # and prints lines/s of each, the ratio, and peak RSS, with the exact commands.
-# Tripline's figures are the best of REPS runs (default 5); psad runs once.
+# Tripline's figures are the best of REPS round-robin rounds (default 5); psad runs once.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${TRIPLINE_SHARED:-$ROOT/../shared}
@@ -24,43 +24,38 @@ head -n "$PN" "$BIG" > "$SLICE"
 (cd "$ROOT" && cargo build --release -q -p tripline)
 TL=$ROOT/target/release/tripline
 
-# run LABEL LINES CMD... : prints "LABEL lines wall_s lines/s rss_mb", the
-# best of REPS runs (default 5: these machines are shared, one run is noisy)
-run() {
-    local label=$1 lines=$2; shift 2
-    local t; t=$(mktemp)
-    local wall=1e9 rss=0 w r
-    for _ in $(seq "${REPS:-5}"); do
-        # Wall time in ns (time(1)'s %e has 10 ms steps, a tenth of a run here).
-        local t0 t1
-        t0=$(date +%s%N)
-        /usr/bin/time -f '%e %M' -o "$t" taskset -c "${CPUS:-0}" "$@" > /dev/null
-        t1=$(date +%s%N)
-        read -r w r < "$t"
-        w=$(python3 -c "print(($t1 - $t0) / 1e9)")
-        if python3 -c "import sys; sys.exit(not float('$w') < float('$wall'))"; then
-            wall=$w rss=$r
-        fi
-    done
-    rm -f "$t"
-    python3 - "$label" "$lines" "$wall" "$rss" <<'PY'
-import sys
-label, lines, wall, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-rate = lines / max(wall, 1e-3)
-print(f"{label:<34} {lines:>9} lines {wall:>8.3f} s {rate:>12,.0f} lines/s {rss/1024:>8.1f} MB")
-PY
-}
-
 echo "# $(date -u +%FT%TZ)  $(nproc) vCPU, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
 echo "# tripline: $TL analyze FILE  |  psad: psad -A -m SLICE --no-whois --no-rdns (tests/psad/run-psad.sh)"
 TFILE=$(mktemp); PFILE=$(mktemp)
-{
-    run "tripline analyze -j1" "$N" "$TL" analyze --no-progress -j 1 "$BIG"
-    run "tripline analyze -j1 --psad-compat" "$N" "$TL" analyze --no-progress --psad-compat "$BIG"
-    run "tripline analyze -j1 --json" "$N" "$TL" analyze --no-progress -j 1 --json "$BIG"
-    run "tripline analyze -j1 (psad's slice)" "$PN" "$TL" analyze --no-progress -j 1 "$SLICE"
-    CPUS=0-$(($(nproc) - 1)) run "tripline analyze -j$(nproc) (all cores)" "$N" "$TL" analyze --no-progress -j "$(nproc)" "$BIG"
-} | tee "$TFILE"
+# The Tripline runs go round-robin, REPS rounds (default 5), and each keeps
+# its best wall time: these machines are shared, and taking the runs in
+# turn spreads a busy neighbour over all of them instead of one.
+ALL=0-$(($(nproc) - 1))
+python3 - "${REPS:-5}" <<PY | tee "$TFILE"
+import os, subprocess, sys, time
+reps = int(sys.argv[1])
+runs = [
+    ("tripline analyze -j1", $N, "0", ["$TL", "analyze", "--no-progress", "-j", "1", "$BIG"]),
+    ("tripline analyze -j1 --psad-compat", $N, "0", ["$TL", "analyze", "--no-progress", "--psad-compat", "$BIG"]),
+    ("tripline analyze -j1 --json", $N, "0", ["$TL", "analyze", "--no-progress", "-j", "1", "--json", "$BIG"]),
+    ("tripline analyze -j1 (psad's slice)", $PN, "0", ["$TL", "analyze", "--no-progress", "-j", "1", "$SLICE"]),
+    ("tripline analyze -j$(nproc) (all cores)", $N, "$ALL", ["$TL", "analyze", "--no-progress", "-j", "$(nproc)", "$BIG"]),
+]
+best = [(1e9, 0)] * len(runs)
+null = open(os.devnull, "w")
+for _ in range(reps):
+    for i, (_, _, cpus, cmd) in enumerate(runs):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(["taskset", "-c", cpus] + cmd, stdout=null)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        if status != 0:
+            sys.exit(f"{cmd} failed")
+        if wall < best[i][0]:
+            best[i] = (wall, ru.ru_maxrss)
+for (label, lines, _, _), (wall, rss) in zip(runs, best):
+    print(f"{label:<34} {lines:>9} lines {wall:>8.3f} s {lines / wall:>12,.0f} lines/s {rss / 1024:>8.1f} MB")
+PY
 PD=$(mktemp -d)
 taskset -c 0 "$ROOT/tests/psad/run-psad.sh" "$SLICE" "$PD" > /dev/null
 read -r pwall prss < "$PD/psad-time.txt"
