@@ -392,9 +392,15 @@ impl Daemon {
         let mut alerts = Vec::new();
         let now = settings::wall_clock();
         for n in notices {
-            // A block the kernel refused must not pass unseen under --quiet.
-            if let crate::respond::Notice::Error(e) = &n {
-                self.problem(format!("blocking: {e}"));
+            // A block the kernel refused, or blocks a ruleset reload took away
+            // for a while, must not pass unseen under --quiet.
+            match &n {
+                crate::respond::Notice::Error(e) => self.problem(format!("blocking: {e}")),
+                crate::respond::Notice::Restored { blocks } => self.problem(format!(
+                    "blocking: {backend}: Tripline's firewall objects were gone (a ruleset \
+                     reload?); re-created them and re-applied {blocks} blocks"
+                )),
+                _ => {}
             }
             let v = n.to_json();
             if !self.quiet {

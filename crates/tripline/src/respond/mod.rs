@@ -39,6 +39,8 @@ pub fn unix_now() -> i64 {
 
 /// How often the daemon re-reads the table for blocks the CLI added or removed.
 const SYNC_PERIOD: Duration = Duration::from_secs(2);
+/// How often the kernel objects are checked (and re-created after a ruleset reload).
+const HEAL_PERIOD: Duration = Duration::from_secs(10);
 
 /// Something the responder did or refused, for the daemon's output and alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +83,12 @@ pub enum Notice {
         /// Why.
         why: Skip,
     },
+    /// Tripline's firewall objects had gone (a ruleset reload) and were
+    /// re-created, with every current block.
+    Restored {
+        /// Blocks applied again.
+        blocks: usize,
+    },
     /// A kernel or database operation failed.
     Error(String),
 }
@@ -107,6 +115,7 @@ impl Notice {
             Notice::Skipped { src, dl, why } => json!({"event": "block_skipped", "src": src,
                         "dl": dl, "reason": why.as_str(),
                         "alert": *why == Skip::RateLimited}),
+            Notice::Restored { blocks } => json!({"event": "blocks_restored", "blocks": blocks}),
             Notice::Error(e) => json!({"event": "block_error", "error": e}),
         }
     }
@@ -170,7 +179,7 @@ impl Notice {
                 *dl,
                 details(&IpNet::host(*src), 0, false),
             ),
-            Notice::Skipped { .. } | Notice::Error(_) => return None,
+            Notice::Skipped { .. } | Notice::Restored { .. } | Notice::Error(_) => return None,
         };
         Some(BlockEvent {
             kind,
@@ -181,41 +190,83 @@ impl Notice {
     }
 }
 
+/// What the kernel worker is asked to do.
+enum Job {
+    /// Apply these changes.
+    Apply(Vec<Op>),
+    /// Check that Tripline's objects are in place; if a ruleset reload removed
+    /// any, re-create them all and add these (every current block) again.
+    Heal(Vec<Op>),
+}
+
 /// The kernel worker: receives batches, applies what queued up as one.
 struct Worker {
-    tx: Option<Sender<Vec<Op>>>,
+    tx: Option<Sender<Job>>,
     errors: Arc<Mutex<Vec<String>>>,
+    /// Repairs made (blocks re-applied), for notices.
+    healed: Arc<Mutex<Vec<usize>>>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Worker {
     fn start(mut backend: Box<dyn Backend>) -> Worker {
-        let (tx, rx): (Sender<Vec<Op>>, Receiver<Vec<Op>>) = channel();
+        let (tx, rx): (Sender<Job>, Receiver<Job>) = channel();
         let errors = Arc::new(Mutex::new(Vec::new()));
-        let errs = errors.clone();
+        let healed = Arc::new(Mutex::new(Vec::new()));
+        let (errs, fixed) = (errors.clone(), healed.clone());
         let handle = std::thread::spawn(move || {
-            while let Ok(mut ops) = rx.recv() {
-                while let Ok(more) = rx.try_recv() {
-                    ops.extend(more);
-                }
-                if let Err(e) = backend.apply(&ops) {
-                    errs.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
-                        "{} ({} changes): {e:#}",
-                        backend.kind().as_str(),
-                        ops.len()
-                    ));
+            let fail = |msg: String| errs.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
+            let mut next = None;
+            while let Some(job) = next.take().or_else(|| rx.recv().ok()) {
+                let kind = backend.kind().as_str();
+                match job {
+                    Job::Heal(all) => match backend.intact() {
+                        Ok(true) => {}
+                        // Fresh: what survived in part is emptied, then every
+                        // block goes in again, so nothing counts as present
+                        // that a reload took from one chain or set only.
+                        Ok(false) => match backend.setup(true).and_then(|()| backend.apply(&all)) {
+                            Ok(()) => fixed
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(all.len()),
+                            Err(e) => fail(format!("{kind}: re-creating its objects: {e:#}")),
+                        },
+                        Err(e) => fail(format!("{kind}: checking its objects: {e:#}")),
+                    },
+                    Job::Apply(mut ops) => {
+                        // What queued up meanwhile goes in the same batch.
+                        while let Ok(more) = rx.try_recv() {
+                            match more {
+                                Job::Apply(more) => ops.extend(more),
+                                heal => {
+                                    next = Some(heal);
+                                    break;
+                                }
+                            }
+                        }
+                        if let Err(e) = backend.apply(&ops) {
+                            fail(format!("{kind} ({} changes): {e:#}", ops.len()));
+                        }
+                    }
                 }
             }
         });
         Worker {
             tx: Some(tx),
             errors,
+            healed,
             handle: Some(handle),
         }
     }
     fn send(&self, ops: Vec<Op>) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(ops);
+            let _ = tx.send(Job::Apply(ops));
+        }
+    }
+    fn heal(&self, all: Vec<Op>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Job::Heal(all));
         }
     }
 }
@@ -239,6 +290,7 @@ pub struct Responder {
     worker: Option<Worker>,
     notices: Vec<Notice>,
     last_sync: Instant,
+    last_heal: Instant,
 }
 
 /// A block as shown by `tripline status` / `tripline blocks`.
@@ -334,6 +386,7 @@ impl Responder {
             worker,
             notices,
             last_sync: Instant::now(),
+            last_heal: Instant::now(),
         }))
     }
 
@@ -478,8 +531,30 @@ impl Responder {
         }
         if let Some(w) = &self.worker {
             let mut errs = w.errors.lock().unwrap_or_else(|p| p.into_inner());
+            let failed = !errs.is_empty();
             self.notices.extend(errs.drain(..).map(Notice::Error));
+            drop(errs);
+            let mut healed = w.healed.lock().unwrap_or_else(|p| p.into_inner());
+            self.notices
+                .extend(healed.drain(..).map(|blocks| Notice::Restored { blocks }));
+            drop(healed);
+            // A failure may mean a reload took the objects: check at once.
+            if failed || self.last_heal.elapsed() >= HEAL_PERIOD {
+                self.last_heal = Instant::now();
+                w.heal(self.adds(now));
+            }
         }
+    }
+
+    /// Every current block as an addition, with the time it has left.
+    fn adds(&self, now: i64) -> Vec<Op> {
+        self.blocks
+            .values()
+            .map(|r| Op::Add {
+                net: r.net,
+                timeout_secs: r.expires.map_or(0, |e| (e - now).max(1) as u64),
+            })
+            .collect()
     }
 
     /// What happened since the last call.

@@ -510,4 +510,96 @@ fn a_block_the_kernel_refuses_is_reported_in_status() {
         found.is_some()
     });
     assert!(found.unwrap().contains("blocking"));
+    // The failure makes the daemon check its objects at once: the table is
+    // re-created and the block goes in after all.
+    wait_event(&d.events, "blocks_restored event", |v| {
+        v["event"] == "blocks_restored"
+    });
+    wait_until("the block in the kernel", Duration::from_secs(10), || {
+        in_kernel(&lab, "nftables", SCAN4)
+    });
+}
+
+/// A ruleset reload after a block (Debian's nftables.conf starts with `flush
+/// ruleset`; `iptables-restore` replaces the filter table) takes Tripline's
+/// objects and the blocks in them. The daemon notices within its check period,
+/// re-creates its objects, puts every current block back, and says so in
+/// status, so the scanner is cut off again without a restart.
+fn a_ruleset_reload_is_healed(backend: &str) {
+    if !netns::available() {
+        return;
+    }
+    let mut lab = Lab::new();
+    if backend == "nftables" {
+        lab.nft_policy();
+    } else {
+        lab.ipt_policy();
+    }
+    lab.serve();
+    let scan_ns = lab.scan.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let d = daemon(&lab, &config(dir.path(), backend, 120), &state);
+    nmap(&lab, FW4);
+    wait_event(&d.events, "blocked event", |v| {
+        v["event"] == "blocked" && v["src"] == SCAN4
+    });
+    wait_until("the block in the kernel", Duration::from_secs(10), || {
+        in_kernel(&lab, backend, SCAN4)
+    });
+    if backend == "nftables" {
+        lab.must(&lab.fw, "nft", &["flush", "ruleset"]);
+    } else if backend == "ipset" {
+        let rule = ["-m", "set", "--match-set", "tripline4", "src", "-j", "DROP"];
+        lab.must(&lab.fw, "iptables", &[&["-D", "INPUT"][..], &rule].concat());
+        lab.must(&lab.fw, "ipset", &["flush", "tripline4"]);
+    } else {
+        lab.must(
+            &lab.fw,
+            "iptables",
+            &["-D", "INPUT", "-j", "PSAD_BLOCK_INPUT"],
+        );
+        lab.must(&lab.fw, "iptables", &["-F", "PSAD_BLOCK_INPUT"]);
+        lab.must(&lab.fw, "iptables", &["-X", "PSAD_BLOCK_INPUT"]);
+    }
+    assert!(
+        !in_kernel(&lab, backend, SCAN4),
+        "the reload kept the block"
+    );
+    let ev = wait_event(&d.events, "blocks_restored event", |v| {
+        v["event"] == "blocks_restored"
+    });
+    assert_eq!(ev["blocks"], 1, "{ev}");
+    wait_until(
+        "the block back in the kernel",
+        Duration::from_secs(10),
+        || in_kernel(&lab, backend, SCAN4),
+    );
+    assert!(
+        !lab.connects(&scan_ns, FW4),
+        "the scanner connects after the reload"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .args(["status", "--json", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = v["daemon"]["problems"].to_string();
+    assert!(problems.contains("re-created"), "{problems}");
+}
+
+#[test]
+fn nftables_blocks_come_back_after_a_ruleset_reload() {
+    a_ruleset_reload_is_healed("nftables");
+}
+
+#[test]
+fn iptables_blocks_come_back_after_a_ruleset_reload() {
+    a_ruleset_reload_is_healed("iptables");
+}
+
+#[test]
+fn ipset_blocks_come_back_after_a_ruleset_reload() {
+    a_ruleset_reload_is_healed("ipset");
 }

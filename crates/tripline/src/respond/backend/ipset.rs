@@ -103,6 +103,35 @@ impl Backend for Ipset {
         Ok(())
     }
 
+    fn intact(&mut self) -> Result<bool> {
+        let sets = exec("ipset", &["list", "-n"], None)?;
+        if !sets.ok
+            || ![false, true]
+                .iter()
+                .all(|&v6| sets.stdout.lines().any(|l| l.trim() == self.set(v6)))
+        {
+            return Ok(false);
+        }
+        for (tool, set, chain, dir) in self.rules() {
+            let check = [
+                "-w",
+                "-C",
+                chain,
+                "-m",
+                "set",
+                "--match-set",
+                &set,
+                dir,
+                "-j",
+                "DROP",
+            ];
+            if !exec(tool, &check, None)?.ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     fn apply(&mut self, ops: &[Op]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());

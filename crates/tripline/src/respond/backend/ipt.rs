@@ -133,6 +133,27 @@ impl Backend for Iptables {
         BackendKind::Iptables
     }
 
+    fn intact(&mut self) -> Result<bool> {
+        for (tool, _, v6) in FAMILIES {
+            if v6 && !super::tool_exists(tool) {
+                continue;
+            }
+            for c in &self.chains {
+                // A chain setup skipped (its parent is missing) is not expected.
+                if !Iptables::chain_exists(tool, &c.table, &c.from_chain) {
+                    continue;
+                }
+                let jump = ["-w", "-t", &c.table, "-C", &c.from_chain, "-j", &c.to_chain];
+                if !Iptables::chain_exists(tool, &c.table, &c.to_chain)
+                    || !exec(tool, &jump, None)?.ok
+                {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn setup(&mut self, fresh: bool) -> Result<()> {
         self.present.clear();
         let mut made = 0;

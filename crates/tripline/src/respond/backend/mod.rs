@@ -39,6 +39,9 @@ pub trait Backend: Send {
     fn apply(&mut self, ops: &[Op]) -> Result<()>;
     /// Removes everything this backend ever adds, and nothing else.
     fn flush(&mut self) -> Result<()>;
+    /// Whether Tripline's objects are all still in place: an admin's ruleset
+    /// reload (`nft flush ruleset`, `iptables-restore`) may have removed them.
+    fn intact(&mut self) -> Result<bool>;
 }
 
 /// Resolves `auto`: nftables where `nft` runs, else iptables.

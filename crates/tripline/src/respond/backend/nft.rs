@@ -152,6 +152,19 @@ impl Backend for Nft {
         Ok(())
     }
 
+    fn intact(&mut self) -> Result<bool> {
+        let out = exec("nft", &["list", "table", "inet", &self.table], None)?;
+        let has = |what: &str| out.stdout.lines().any(|l| l.trim_start().starts_with(what));
+        Ok(out.ok
+            && ["set v4 ", "set v6 ", "set net4 ", "set net6 "]
+                .iter()
+                .all(|s| has(s))
+            && self
+                .hooks
+                .iter()
+                .all(|h| has(&format!("chain {} ", h.as_str()))))
+    }
+
     fn apply(&mut self, ops: &[Op]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
