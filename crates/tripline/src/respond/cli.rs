@@ -221,12 +221,14 @@ pub fn flush(args: &RespondArgs) -> Result<i32> {
         BackendKind::Ipset => "ipset",
         _ => "iptables",
     };
+    // The database first: a running daemon that re-creates its objects after
+    // a reload puts back what the database holds, and that must be nothing.
+    let n = BlockDb::open(&state_dir(&args.state_dir, &config))?.clear()?;
     for k in kinds {
         if backend::tool_exists(tool(k)) {
             backend::open(k, &config.blocking).flush()?;
         }
     }
-    let n = BlockDb::open(&state_dir(&args.state_dir, &config))?.clear()?;
     println!("flushed ({n} blocks removed)");
     Ok(0)
 }

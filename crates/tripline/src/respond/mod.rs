@@ -522,27 +522,30 @@ impl Responder {
                 w.send(lapsed.iter().map(|&net| Op::Del { net }).collect());
             }
         }
-        if self.last_sync.elapsed() >= SYNC_PERIOD {
+        let mut failed = false;
+        if let Some(w) = &self.worker {
+            let mut errs = w.errors.lock().unwrap_or_else(|p| p.into_inner());
+            failed = !errs.is_empty();
+            self.notices.extend(errs.drain(..).map(Notice::Error));
+            drop(errs);
+            let mut healed = w.healed.lock().unwrap_or_else(|p| p.into_inner());
+            self.notices
+                .extend(healed.drain(..).map(|blocks| Notice::Restored { blocks }));
+        }
+        // A failure may mean a reload took the objects: check at once.
+        let heal = self.worker.is_some() && (failed || self.last_heal.elapsed() >= HEAL_PERIOD);
+        // A repair puts back what the database holds now, so blocks the CLI
+        // has just lifted or flushed stay gone.
+        if heal || self.last_sync.elapsed() >= SYNC_PERIOD {
             self.last_sync = Instant::now();
             match self.db.all() {
                 Ok(rows) => self.blocks = rows.into_iter().map(|r| (r.net, r)).collect(),
                 Err(e) => self.notices.push(Notice::Error(format!("database: {e:#}"))),
             }
         }
-        if let Some(w) = &self.worker {
-            let mut errs = w.errors.lock().unwrap_or_else(|p| p.into_inner());
-            let failed = !errs.is_empty();
-            self.notices.extend(errs.drain(..).map(Notice::Error));
-            drop(errs);
-            let mut healed = w.healed.lock().unwrap_or_else(|p| p.into_inner());
-            self.notices
-                .extend(healed.drain(..).map(|blocks| Notice::Restored { blocks }));
-            drop(healed);
-            // A failure may mean a reload took the objects: check at once.
-            if failed || self.last_heal.elapsed() >= HEAL_PERIOD {
-                self.last_heal = Instant::now();
-                w.heal(self.adds(now));
-            }
+        if let (true, Some(w)) = (heal, &self.worker) {
+            self.last_heal = Instant::now();
+            w.heal(self.adds(now));
         }
     }
 

@@ -539,7 +539,8 @@ fn a_ruleset_reload_is_healed(backend: &str) {
     let scan_ns = lab.scan.clone();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let d = daemon(&lab, &config(dir.path(), backend, 120), &state);
+    let conf = config(dir.path(), backend, 120);
+    let d = daemon(&lab, &conf, &state);
     nmap(&lab, FW4);
     wait_event(&d.events, "blocked event", |v| {
         v["event"] == "blocked" && v["src"] == SCAN4
@@ -587,6 +588,20 @@ fn a_ruleset_reload_is_healed(backend: &str) {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let problems = v["daemon"]["problems"].to_string();
     assert!(problems.contains("re-created"), "{problems}");
+    // `tripline flush` beside the running daemon: the next repair puts back
+    // what the database holds, which is nothing.
+    let tl = env!("CARGO_BIN_EXE_tripline");
+    let (conf_s, st) = (conf.to_str().unwrap(), state.to_str().unwrap());
+    lab.must(
+        &lab.fw,
+        tl,
+        &["flush", "--config", conf_s, "--state-dir", st],
+    );
+    wait_event(&d.events, "the empty repair after flush", |v| {
+        v["event"] == "blocks_restored" && v["blocks"] == 0
+    });
+    assert!(!in_kernel(&lab, backend, SCAN4), "flush was undone");
+    assert!(lab.connects(&scan_ns, FW4), "the scanner is still cut off");
 }
 
 #[test]
