@@ -120,16 +120,10 @@ impl Worker {
         }
     }
 
-    /// Process the lines of `chunk` that belong to shard `me` of `n`;
+    /// Process the lines of `chunk` that belong to this worker's shard;
     /// returns the number of the line after the chunk.
-    fn chunk(
-        &mut self,
-        c: &Chunk<impl AsRef<[u8]>>,
-        names: &[String],
-        opts: &ParseOptions,
-        me: usize,
-        n: usize,
-    ) -> u64 {
+    fn chunk(&mut self, c: &Chunk<impl AsRef<[u8]>>, names: &[String], opts: &ParseOptions) -> u64 {
+        let (me, n) = self.shard;
         let mut sharder = Sharder::new(n);
         let name = &names[c.input];
         // UTF-8 is checked per line, just before the parser reads it (still
@@ -444,10 +438,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
                 (0, 1),
             );
             if mapped {
-                feed_mapped(&mut w, &inputs, &names, &opts, progress.as_ref(), 0, 1)?;
+                feed_mapped(&mut w, &inputs, &names, &opts, progress.as_ref())?;
             } else {
                 read_all(&mut |c: Chunk<&[u8]>| {
-                    w.chunk(&c, &names, &opts, 0, 1);
+                    w.chunk(&c, &names, &opts);
                 })?;
             }
             vec![w.finish(&names)]
@@ -516,16 +510,14 @@ fn new_engine(config: &Arc<Config>, rules: &Arc<Rules>) -> Result<Engine> {
     Engine::new(Arc::clone(config), Arc::clone(rules)).context("invalid configuration")
 }
 
-/// Feed every input, memory-mapped, to `w` (shard `me` of `n`), in slices
-/// of whole lines.
+/// Feed every input, memory-mapped, to the one worker `w`, in slices of
+/// whole lines.
 fn feed_mapped(
     w: &mut Worker,
     inputs: &[Input],
     names: &[String],
     opts: &ParseOptions,
     progress: Option<&indicatif::ProgressBar>,
-    me: usize,
-    n: usize,
 ) -> Result<()> {
     for (idx, input) in inputs.iter().enumerate() {
         let (mut line_no, mut journal) = (1u64, None);
@@ -541,7 +533,7 @@ fn feed_mapped(
                     journal,
                     data: piece,
                 };
-                line_no = w.chunk(&c, names, opts, me, n);
+                line_no = w.chunk(&c, names, opts);
             });
         })?;
     }
@@ -629,7 +621,7 @@ fn mapped_shards(
                             journal: true,
                             data: &r.window[..],
                         };
-                        w.chunk(&c, names, opts, me, jobs);
+                        w.chunk(&c, names, opts);
                         continue;
                     }
                     for &(start, end, i) in &r.shards[me] {
@@ -693,7 +685,7 @@ fn sharded(
             let mut w = Worker::new(new_engine(config, rules)?, keep, None, (me, jobs));
             handles.push(scope.spawn(move || {
                 for c in rx {
-                    w.chunk(&c, names, opts, me, jobs);
+                    w.chunk(&c, names, opts);
                 }
                 w.finish(names)
             }));
