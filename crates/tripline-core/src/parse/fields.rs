@@ -165,31 +165,13 @@ fn uptime_stamp(s: &str) -> Option<(u64, &str)> {
         i += 1;
     }
     let st = i;
-    let mut secs = 0u64;
-    // Runs shorter than eight digits (most uptimes, every fraction) are read
-    // eight bytes at once; longer ones digit by digit.
-    match fast::digits8(b, i) {
-        Some((v, n)) if n < 8 => (secs, i) = (v, i + n),
-        _ => {
-            while i < b.len() && i - st < 19 && b[i].is_ascii_digit() {
-                secs = secs * 10 + (b[i] - b'0') as u64;
-                i += 1;
-            }
-        }
-    }
+    let secs;
+    (secs, i) = digit_run(b, i, 19);
     if i > st && b.get(i) == Some(&b'.') {
         i += 1;
         let fs = i;
-        let mut us = 0u64;
-        match fast::digits8(b, i) {
-            Some((v, n)) if n < 8 => (us, i) = (v, i + n),
-            _ => {
-                while i < b.len() && i - fs < 9 && b[i].is_ascii_digit() {
-                    us = us * 10 + (b[i] - b'0') as u64;
-                    i += 1;
-                }
-            }
-        }
+        let mut us;
+        (us, i) = digit_run(b, i, 9);
         let n = i - fs;
         while i < b.len() && b[i] == b' ' {
             i += 1;
@@ -205,6 +187,22 @@ fn uptime_stamp(s: &str) -> Option<(u64, &str)> {
         }
     }
     uptime_stamp_general(s)
+}
+
+/// The value of the run of at most `max` decimal digits at `b[i..]`, and
+/// where it ends. Runs shorter than eight digits (most uptimes, every
+/// fraction) are read eight bytes at once; longer ones digit by digit.
+#[inline(always)]
+fn digit_run(b: &[u8], i: usize, max: usize) -> (u64, usize) {
+    if let Some((v, n)) = fast::digits8(b, i).filter(|&(_, n)| n < 8) {
+        return (v, i + n);
+    }
+    let (mut v, mut j) = (0u64, i);
+    while j < b.len() && j - i < max && b[j].is_ascii_digit() {
+        v = v * 10 + (b[j] - b'0') as u64;
+        j += 1;
+    }
+    (v, j)
 }
 
 /// [`uptime_stamp`] for any text: `[`, then up to the first `]` a decimal

@@ -112,12 +112,20 @@ pub fn parse_line<'a>(
     line: &'a str,
     opts: &ParseOptions,
 ) -> Result<Option<Packet<'a>>, ParseError> {
+    parse_with(line, opts, None)
+}
+
+fn parse_with<'a>(
+    line: &'a str,
+    opts: &ParseOptions,
+    cache: Option<&mut fields::NetCache>,
+) -> Result<Option<Packet<'a>>, ParseError> {
     let line = trim_eol(line);
     if line.as_bytes().first() == Some(&b'{') {
         return journal::parse_json_line(line);
     }
     let (header, msg) = header::split(line, opts);
-    fields::parse_body(msg, header, None)
+    fields::parse_body(msg, header, cache)
 }
 
 /// [`parse_line`] for a stream of lines: it remembers the network fields
@@ -141,12 +149,7 @@ impl LineParser {
         line: &'a str,
         opts: &ParseOptions,
     ) -> Result<Option<Packet<'a>>, ParseError> {
-        let line = trim_eol(line);
-        if line.as_bytes().first() == Some(&b'{') {
-            return journal::parse_json_line(line);
-        }
-        let (header, msg) = header::split(line, opts);
-        fields::parse_body(msg, header, Some(&mut self.net))
+        parse_with(line, opts, Some(&mut self.net))
     }
 }
 
