@@ -67,11 +67,21 @@ pub(crate) fn daemon(lab: &Lab, conf: &std::path::Path, state: &std::path::Path)
 /// A lab whose firewall logs and drops with nftables and serves the client, and a
 /// scratch directory; `None` where network namespaces cannot be made.
 pub(crate) fn nft_lab() -> Option<(Lab, tempfile::TempDir)> {
+    backend_lab("nftables")
+}
+
+/// [`nft_lab`] with the firewall policy written for `backend`'s tool
+/// (nftables, or iptables for the iptables and ipset backends).
+fn backend_lab(backend: &str) -> Option<(Lab, tempfile::TempDir)> {
     if !netns::available() {
         return None;
     }
     let mut lab = Lab::new();
-    lab.nft_policy();
+    if backend == "nftables" {
+        lab.nft_policy();
+    } else {
+        lab.ipt_policy();
+    }
     lab.serve();
     Some((lab, tempfile::tempdir().unwrap()))
 }
@@ -127,16 +137,9 @@ pub(crate) fn in_kernel(lab: &Lab, backend: &str, addr: &str) -> bool {
 
 /// The acceptance scenario for one backend and family.
 fn scan_is_blocked_then_released(backend: &str, v6: bool) {
-    if !netns::available() {
+    let Some((lab, dir)) = backend_lab(backend) else {
         return;
-    }
-    let mut lab = Lab::new();
-    if backend == "nftables" {
-        lab.nft_policy();
-    } else {
-        lab.ipt_policy();
-    }
-    lab.serve();
+    };
     let (fw, scan, fwc) = if v6 {
         (FW6, SCAN6, netns::FWC6)
     } else {
@@ -144,7 +147,6 @@ fn scan_is_blocked_then_released(backend: &str, v6: bool) {
     };
     let (scan_ns, cli_ns) = (lab.scan.clone(), lab.cli.clone());
     assert!(lab.connects(&scan_ns, fw), "the scanner connects before");
-    let dir = tempfile::tempdir().unwrap();
     let d = daemon(
         &lab,
         &config(dir.path(), backend, 3),
@@ -526,18 +528,10 @@ fn a_block_the_kernel_refuses_is_reported_in_status() {
 /// re-creates its objects, puts every current block back, and says so in
 /// status, so the scanner is cut off again without a restart.
 fn a_ruleset_reload_is_healed(backend: &str) {
-    if !netns::available() {
+    let Some((lab, dir)) = backend_lab(backend) else {
         return;
-    }
-    let mut lab = Lab::new();
-    if backend == "nftables" {
-        lab.nft_policy();
-    } else {
-        lab.ipt_policy();
-    }
-    lab.serve();
+    };
     let scan_ns = lab.scan.clone();
-    let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let conf = config(dir.path(), backend, 120);
     let d = daemon(&lab, &conf, &state);

@@ -91,7 +91,7 @@ impl Backend for Ipset {
         }
         exec_ok("ipset", &["restore"], Some(&s))?;
         for (tool, set, chain, dir) in self.rules() {
-            let spec = ["-m", "set", "--match-set", &set, dir, "-j", "DROP"];
+            let spec = match_rule(&set, dir);
             let mut check = vec!["-w", "-C", chain];
             check.extend(spec);
             if !exec(tool, &check, None)?.ok {
@@ -113,18 +113,7 @@ impl Backend for Ipset {
             return Ok(false);
         }
         for (tool, set, chain, dir) in self.rules() {
-            let check = [
-                "-w",
-                "-C",
-                chain,
-                "-m",
-                "set",
-                "--match-set",
-                &set,
-                dir,
-                "-j",
-                "DROP",
-            ];
+            let check = [&["-w", "-C", chain][..], &match_rule(&set, dir)].concat();
             if !exec(tool, &check, None)?.ok {
                 return Ok(false);
             }
@@ -143,18 +132,7 @@ impl Backend for Ipset {
     fn flush(&mut self) -> Result<()> {
         if super::tool_exists("iptables") {
             for (tool, set, chain, dir) in self.rules() {
-                let del = [
-                    "-w",
-                    "-D",
-                    chain,
-                    "-m",
-                    "set",
-                    "--match-set",
-                    &set,
-                    dir,
-                    "-j",
-                    "DROP",
-                ];
+                let del = [&["-w", "-D", chain][..], &match_rule(&set, dir)].concat();
                 for _ in 0..100 {
                     if !exec(tool, &del, None)?.ok {
                         break;
@@ -171,6 +149,12 @@ impl Backend for Ipset {
         }
         Ok(())
     }
+}
+
+/// The match and target of the rule that drops a set's members (`dir`:
+/// `src` or `dst`).
+fn match_rule<'a>(set: &'a str, dir: &'a str) -> [&'a str; 7] {
+    ["-m", "set", "--match-set", set, dir, "-j", "DROP"]
 }
 
 #[cfg(test)]
