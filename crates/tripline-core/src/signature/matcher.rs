@@ -60,14 +60,33 @@ pub(crate) struct KeyIndex {
     /// so most lookups need no search at all.
     blocks: Vec<(u32, u32)>,
     shift: u32,
+    /// Rules for every key, apart: `any[any_offs[f]..any_offs[f + 1]]` are
+    /// those whose flag pre-test a packet with TCP flags `f` passes. Scans
+    /// to random ports meet only these, and their flags reject most.
+    any_offs: Vec<u32>,
+    any: Vec<Cand>,
 }
 
 impl KeyIndex {
     /// Build from (rule, key range or `None` = every key) entries over
     /// keys `0..=max`. A rule may have several entries.
     fn build(entries: &[(Cand, Option<(i64, i64)>)], max: i64, shift: u32) -> KeyIndex {
+        let mut idx = KeyIndex::default();
+        idx.any_offs.push(0);
+        for f in 0..=255u8 {
+            let mut seg: Vec<Cand> = entries
+                .iter()
+                .filter(|(c, r)| r.is_none() && f & c.fmask == c.fwant)
+                .map(|(c, _)| *c)
+                .collect();
+            seg.sort_unstable();
+            seg.dedup();
+            idx.any.extend(seg);
+            idx.any_offs.push(idx.any.len() as u32);
+        }
+        let entries: Vec<_> = entries.iter().filter(|(_, r)| r.is_some()).collect();
         let mut starts = vec![0i64];
-        for (_, r) in entries {
+        for (_, r) in &entries {
             if let Some((lo, hi)) = *r {
                 if lo <= hi && lo <= max && hi >= 0 {
                     starts.push(lo.max(0));
@@ -79,12 +98,11 @@ impl KeyIndex {
         }
         starts.sort_unstable();
         starts.dedup();
-        let mut idx = KeyIndex::default();
         idx.offs.push(0);
         for &s in &starts {
             let from = idx.rules.len();
-            for (rule, r) in entries {
-                if r.is_none_or(|(lo, hi)| lo <= s && s <= hi) {
+            for (rule, r) in &entries {
+                if r.is_some_and(|(lo, hi)| lo <= s && s <= hi) {
                     idx.rules.push(*rule);
                 }
             }
@@ -107,6 +125,16 @@ impl KeyIndex {
         idx
     }
 
+    /// The rules for every key that a packet with TCP flags `flags` can match.
+    #[inline]
+    fn any(&self, flags: u8) -> &[Cand] {
+        match self.any_offs.get(flags as usize..flags as usize + 2) {
+            Some(&[a, b]) => &self.any[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    /// The rules for key `key` alone (see [`KeyIndex::any`] for the rest).
     #[inline]
     fn get(&self, key: u32) -> &[Cand] {
         let k = match self.blocks.get((key >> self.shift) as usize) {
@@ -260,6 +288,8 @@ struct ModeIndex {
     tcp_rev: KeyIndex,
     udp_rev: KeyIndex,
     icmp: KeyIndex,
+    /// Empty: the lists of a protocol without rules of its own.
+    none: KeyIndex,
     ip: Vec<Cand>,
 }
 
@@ -776,28 +806,41 @@ pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, o
         return;
     }
     let mi = if compat { &idx.compat } else { &idx.fixed };
-    let cands: &[Cand] = match pkt.proto {
-        Proto::Tcp => mi.tcp.get(p.dport as u32),
-        Proto::Udp => mi.udp.get(p.dport as u32),
-        Proto::Icmp => mi.icmp.get(pkt.icmp.map_or(0, |i| u32::from(i.kind))),
-        _ => &[],
+    let (list, key) = match pkt.proto {
+        Proto::Tcp => (&mi.tcp, p.dport as u32),
+        Proto::Udp => (&mi.udp, p.dport as u32),
+        Proto::Icmp => (&mi.icmp, pkt.icmp.map_or(0, |i| u32::from(i.kind))),
+        _ => (&mi.none, 0),
     };
     // Plain loops: a chained iterator costs a branch per step.
-    for &c in cands {
-        if c.pretest(&p) && fast_matches(mi, c, &p, set) {
-            out.push(c.idx);
+    for part in [list.get(key), list.any(p.flags)] {
+        for &c in part {
+            if c.pretest(&p) && fast_matches(mi, c, &p, set) {
+                out.push(c.idx);
+            }
         }
     }
-    let rev: &[Cand] = match pkt.proto {
-        Proto::Tcp if !compat => mi.tcp_rev.get(p.sport as u32),
-        Proto::Udp if !compat => mi.udp_rev.get(p.sport as u32),
-        _ => &[],
+    // In rule order, as one list per key gave them.
+    if out.len() > 1 {
+        out.sort_unstable();
+        out.dedup();
+    }
+    let rev = match pkt.proto {
+        Proto::Tcp if !compat => Some((&mi.tcp_rev, p.sport as u32)),
+        Proto::Udp if !compat => Some((&mi.udp_rev, p.sport as u32)),
+        _ => None,
     };
-    for &c in rev {
-        // A `<>` rule may match both ways; report it once.
-        if c.pretest(&p) && fast_matches(mi, c, &p, set) && !out.contains(&c.idx) {
-            out.push(c.idx);
+    if let Some((list, key)) = rev {
+        let start = out.len();
+        for part in [list.get(key), list.any(p.flags)] {
+            for &c in part {
+                // A `<>` rule may match both ways; report it once.
+                if c.pretest(&p) && fast_matches(mi, c, &p, set) && !out.contains(&c.idx) {
+                    out.push(c.idx);
+                }
+            }
         }
+        out[start..].sort_unstable();
     }
     if ip_rules {
         for &c in &mi.ip {
@@ -836,7 +879,13 @@ mod tests {
             k: Check::TRUE,
             dir: 0,
         };
-        let ids = |v: &[Cand]| v.iter().map(|c| c.idx).collect::<Vec<_>>();
+        // Keyed rules and those for every key (no flag tests here), in order.
+        let ids = |k: &KeyIndex, key: u32| {
+            let mut v: Vec<u32> = k.get(key).iter().chain(k.any(0)).map(|c| c.idx).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         let e = [
             (c(0), Some((80, 80))),
             (c(1), None),
@@ -845,12 +894,12 @@ mod tests {
             (c(4), Some((0, 0))),
         ];
         let k = KeyIndex::build(&e, 65535, 8);
-        assert_eq!(ids(k.get(80)), [0, 1, 2]);
-        assert_eq!(ids(k.get(0)), [1, 4]);
-        assert_eq!(ids(k.get(81)), [1, 2]);
-        assert_eq!(ids(k.get(65535)), [1, 2]);
+        assert_eq!(ids(&k, 80), [0, 1, 2]);
+        assert_eq!(ids(&k, 0), [1, 4]);
+        assert_eq!(ids(&k, 81), [1, 2]);
+        assert_eq!(ids(&k, 65535), [1, 2]);
         let dup = KeyIndex::build(&[(c(7), Some((1, 100))), (c(7), Some((50, 60)))], 65535, 8);
-        assert_eq!(ids(dup.get(55)), [7]);
+        assert_eq!(ids(&dup, 55), [7]);
         // Every key agrees with a plain scan of the entries.
         let e: Vec<_> = (0..40u32)
             .map(|i| {
@@ -874,7 +923,7 @@ mod tests {
                     })
                     .map(|(c, _)| c.idx)
                     .collect();
-                assert_eq!(ids(k.get(key)), want, "key {key} shift {shift}");
+                assert_eq!(ids(&k, key), want, "key {key} shift {shift}");
             }
         }
     }
