@@ -470,18 +470,19 @@ impl Report {
         }
         let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
 
-        let mut tcp: BTreeMap<u16, u64> = BTreeMap::new();
-        let mut udp: BTreeMap<u16, u64> = BTreeMap::new();
+        // Per port, flat: up to 65,536 ports per engine and protocol.
+        let mut tcp = vec![0u64; 1 << 16];
+        let mut udp = vec![0u64; 1 << 16];
         let mut sigs: BTreeMap<u32, TopSignature> = BTreeMap::new();
         let mut prefix_map: BTreeMap<String, u64> = BTreeMap::new();
         let mut proto_map: BTreeMap<Proto, u64> = BTreeMap::new();
         for e in engines {
             let stats = e.stats();
             for (p, c) in stats.tcp_ports() {
-                *tcp.entry(p).or_default() += c;
+                tcp[p as usize] += c;
             }
             for (p, c) in stats.udp_ports() {
-                *udp.entry(p).or_default() += c;
+                udp[p as usize] += c;
             }
             for (&sig, &(count, nsrc)) in &stats.signatures {
                 let (sid, msg, proto) = sig_meta(e, sig);
@@ -502,13 +503,21 @@ impl Report {
                 *proto_map.entry(p).or_default() += c;
             }
         }
-        let top = |m: BTreeMap<u16, u64>| {
-            let mut v: Vec<PortCount> = m
-                .into_iter()
+        let top = |m: Vec<u64>| {
+            let mut v: Vec<PortCount> = (0..=u16::MAX)
+                .zip(m)
+                .filter(|&(_, packets)| packets > 0)
                 .map(|(port, packets)| PortCount { port, packets })
                 .collect();
-            v.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port)));
-            v.truncate(cfg.status_ports_threshold as usize);
+            let order =
+                |a: &PortCount, b: &PortCount| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port));
+            let n = cfg.status_ports_threshold as usize;
+            // The top n only: a scan of every port leaves 65,536 to order.
+            if n > 0 && v.len() > n {
+                v.select_nth_unstable_by(n - 1, order);
+            }
+            v.truncate(n);
+            v.sort_by(order);
             v
         };
         let top_ports = TopPorts {
