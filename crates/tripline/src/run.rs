@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +47,8 @@ enum Msg {
     Stop,
     /// Every line source has ended (stdin closed).
     SourcesEnded,
+    /// The kernel announced a firewall ruleset change (respond/watch.rs).
+    Ruleset,
 }
 
 /// The daemon's own state besides the engine.
@@ -72,6 +75,8 @@ struct Daemon {
     quiet: bool,
     /// Active response (issue 7), when `ENABLE_AUTO_IDS` is on.
     responder: Option<crate::respond::Responder>,
+    /// A [`Msg::Ruleset`] is in the queue.
+    ruleset_queued: Arc<AtomicBool>,
 }
 
 /// Run until SIGTERM/SIGINT, or until every source has ended.
@@ -152,7 +157,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     );
     drop(line_tx);
     forward(line_rx, tx.clone(), Msg::Lines, Some(Msg::SourcesEnded));
-    drop(tx);
 
     // --- active response (issue 7) ---
     let responder = crate::respond::Responder::new(
@@ -160,6 +164,23 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         &state_dir,
         args.backend.map(crate::respond::cli::backend_kind),
     )?;
+    let ruleset_queued = Arc::new(AtomicBool::new(false));
+    if responder.as_ref().is_some_and(|r| r.enforcing()) {
+        let queued = ruleset_queued.clone();
+        let tx = tx.clone();
+        // One notice in the queue at a time: a burst of changes is one check.
+        let watched = crate::respond::watch::spawn(move || {
+            queued.swap(true, Ordering::AcqRel) || tx.send(Msg::Ruleset).is_ok()
+        });
+        if let Err(e) = watched {
+            eprintln!(
+                "tripline: warning: blocking: no ruleset change notices ({e:#}); \
+                 the firewall objects are checked every {} s",
+                engine.config().blocking.check_interval
+            );
+        }
+    }
+    drop(tx);
     // --- end active response ---
     let mut d = Daemon {
         live,
@@ -180,6 +201,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         dirty: false,
         quiet: args.quiet,
         responder,
+        ruleset_queued,
     };
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let code = d.run_loop(&rx, args);
@@ -313,6 +335,12 @@ impl Daemon {
                         let _ = call.reply.send(answer);
                     }
                     Msg::Reload => self.reload(args),
+                    Msg::Ruleset => {
+                        self.ruleset_queued.store(false, Ordering::Release);
+                        if let Some(r) = &mut self.responder {
+                            r.ruleset_changed();
+                        }
+                    }
                     Msg::Stop => {
                         self.finish_batch();
                         return 0;

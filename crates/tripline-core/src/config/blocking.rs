@@ -124,6 +124,11 @@ pub struct BlockingConfig {
     pub hooks: Vec<Hook>,
     /// `IPT_AUTO_CHAIN1..`: the iptables backend's chains.
     pub ipt_chains: Vec<IptChain>,
+    /// `[blocking] check-interval`, seconds: how often the daemon checks that
+    /// its firewall objects survive. A change the kernel announces (nftables,
+    /// and iptables on nf_tables) is checked at once; this catches the rest
+    /// (iptables-legacy, a flushed ipset).
+    pub check_interval: u64,
 }
 
 impl Default for BlockingConfig {
@@ -146,6 +151,7 @@ impl Default for BlockingConfig {
                 chain("DROP", Direction::Dst, "OUTPUT", "PSAD_BLOCK_OUTPUT"),
                 chain("DROP", Direction::Both, "FORWARD", "PSAD_BLOCK_FORWARD"),
             ],
+            check_interval: 10,
         }
     }
 }
@@ -172,6 +178,7 @@ pub(crate) struct BlockingToml {
     pub dry_run: Option<bool>,
     pub table: Option<String>,
     pub hooks: Option<Vec<Hook>>,
+    pub check_interval: Option<u64>,
 }
 
 impl BlockingToml {
@@ -187,7 +194,8 @@ impl BlockingToml {
             max_per_minute,
             dry_run,
             table,
-            hooks
+            hooks,
+            check_interval
         );
     }
 }
@@ -245,6 +253,9 @@ pub(crate) fn lower(
     }
     if let Some(tab) = &t.table {
         b.table = tab.clone();
+    }
+    if let Some(c) = t.check_interval {
+        b.check_interval = c;
     }
     if let Some(h) = &t.hooks {
         b.hooks = h.clone();
@@ -366,6 +377,23 @@ mod tests {
         assert_eq!(b.ipv6_prefix, Some(64));
         assert_eq!(b.max_per_minute, 5);
         assert_eq!(b.hooks, vec![Hook::Input]);
+        assert_eq!(b.check_interval, 10, "the default");
+        let interval = |v: &str| {
+            let text = format!("[blocking]\ncheck-interval = {v}\n");
+            let t = crate::config::TomlConfig::parse("t.toml", &text)?;
+            let mut builder = ConfigBuilder::new();
+            builder.add_toml(&t);
+            builder.build().map(|b| b.config.blocking.check_interval)
+        };
+        assert_eq!(interval("\"1h\"").unwrap(), 3600);
+        assert_eq!(interval("30").unwrap(), 30);
+        for bad in ["0", "\"0s\"", "\"soon\""] {
+            let e = interval(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("t.toml:2: blocking.check-interval"),
+                "{bad}: {e}"
+            );
+        }
         let e = crate::config::TomlConfig::parse("t.toml", "[blocking]\n\nbackend = \"pf\"\n")
             .unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");

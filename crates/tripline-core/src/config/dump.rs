@@ -201,6 +201,7 @@ impl Config {
             ("blocking.dry-run", yn(b.dry_run).to_string()),
             ("blocking.table", clean(&b.table)),
             ("blocking.hooks", hooks.join(", ")),
+            ("blocking.check-interval", format!("{}s", b.check_interval)),
         ] {
             let _ = writeln!(out, "{:<30} {}", k, v);
         }

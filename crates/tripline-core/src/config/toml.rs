@@ -114,6 +114,7 @@ struct Blocking {
     renew_alerts: S<bool>,
     table: S<String>,
     hooks: S<Vec<String>>,
+    check_interval: S<Duration>,
 }
 
 /// `true` (per /64), `false` (per address) or a prefix length.
@@ -848,6 +849,18 @@ fn lower_blocking(
         });
     }
     t.max_per_minute = b.max_per_minute.as_ref().map(|v| *v.get_ref());
+    if let Some(v) = &b.check_interval {
+        let secs = match v.get_ref() {
+            Duration::Secs(n) => Ok(*n),
+            Duration::Text(t) => parse_duration(t),
+        }
+        .and_then(|n| match n {
+            0 => Err("0 would check without pause: use at least 1s".to_string()),
+            n => Ok(n),
+        })
+        .map_err(|m| bad(l, "blocking.check-interval", v.span(), m))?;
+        t.check_interval = Some(secs);
+    }
     t.dry_run = b.dry_run.as_ref().map(|v| *v.get_ref());
     if let Some(v) = &b.table {
         if !super::blocking::valid_name(v.get_ref(), 24) {

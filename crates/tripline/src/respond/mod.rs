@@ -13,6 +13,7 @@ pub mod cli;
 pub mod db;
 pub mod fwcheck;
 pub mod safelist;
+pub mod watch;
 
 use anyhow::{Context, Result};
 use backend::{Backend, Op};
@@ -39,8 +40,10 @@ pub fn unix_now() -> i64 {
 
 /// How often the daemon re-reads the table for blocks the CLI added or removed.
 const SYNC_PERIOD: Duration = Duration::from_secs(2);
-/// How often the kernel objects are checked (and re-created after a ruleset reload).
-const HEAL_PERIOD: Duration = Duration::from_secs(10);
+/// Quiet time after the kernel's last notice of a ruleset change before the
+/// objects are checked: a reload script of single commands is not fought
+/// mid-way, and a burst of notices costs one check.
+const NOTICE_QUIET: Duration = Duration::from_secs(1);
 
 /// Something the responder did or refused, for the daemon's output and alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,6 +294,10 @@ pub struct Responder {
     notices: Vec<Notice>,
     last_sync: Instant,
     last_heal: Instant,
+    /// `[blocking] check-interval`: the periodic check (and repair).
+    check_every: Duration,
+    /// When the objects are to be checked after the kernel's notice of a change.
+    check_at: Option<Instant>,
 }
 
 /// A block as shown by `tripline status` / `tripline blocks`.
@@ -387,12 +394,14 @@ impl Responder {
             notices,
             last_sync: Instant::now(),
             last_heal: Instant::now(),
+            check_every: Duration::from_secs(cfg.check_interval.max(1)),
+            check_at: None,
         }))
     }
 
-    /// SIGHUP: new thresholds, timeouts, safelist (re-discovered), regex and cap; the
-    /// backend, its objects and the current blocks stay. Turning blocking on or off, or
-    /// changing the backend, takes a restart.
+    /// SIGHUP: new thresholds, timeouts, safelist (re-discovered), regex, cap and
+    /// check interval; the backend, its objects and the current blocks stay.
+    /// Turning blocking on or off, or changing the backend, takes a restart.
     pub fn reload(&mut self, config: &Config) -> Result<()> {
         let (safe, warnings) = build_safelist(config);
         for w in warnings {
@@ -400,12 +409,18 @@ impl Responder {
         }
         self.policy =
             Policy::new(&config.blocking, safe, never_block(config)).map_err(anyhow::Error::msg)?;
+        self.check_every = Duration::from_secs(config.blocking.check_interval.max(1));
         Ok(())
     }
 
     /// The backend in use.
     pub fn backend(&self) -> BackendKind {
         self.kind
+    }
+
+    /// True when blocks go into the kernel (not a dry run).
+    pub fn enforcing(&self) -> bool {
+        self.worker.is_some()
     }
 
     /// Feeds one engine event (in order). Never waits for the kernel.
@@ -497,7 +512,16 @@ impl Responder {
             .min()
             .map(|e| now + Duration::from_secs((e - now_wall).max(0) as u64));
         let sync = self.last_sync + SYNC_PERIOD;
-        Some(expiry.map_or(sync, |e| e.min(sync)))
+        let next = self.check_at.map_or(sync, |c| c.min(sync));
+        Some(expiry.map_or(next, |e| e.min(next)))
+    }
+
+    /// The kernel announced a ruleset change (see `watch.rs`): check the
+    /// objects once the notices have been quiet for a moment.
+    pub fn ruleset_changed(&mut self) {
+        if self.worker.is_some() {
+            self.check_at = Some(Instant::now() + NOTICE_QUIET);
+        }
     }
 
     /// Lifts lapsed blocks and picks up blocks the CLI added or removed meanwhile.
@@ -533,7 +557,9 @@ impl Responder {
                 .extend(healed.drain(..).map(|blocks| Notice::Restored { blocks }));
         }
         // A failure may mean a reload took the objects: check at once.
-        let heal = self.worker.is_some() && (failed || self.last_heal.elapsed() >= HEAL_PERIOD);
+        let noticed = self.check_at.is_some_and(|t| Instant::now() >= t);
+        let heal = self.worker.is_some()
+            && (failed || noticed || self.last_heal.elapsed() >= self.check_every);
         // A repair puts back what the database holds now, so blocks the CLI
         // has just lifted or flushed stay gone.
         if heal || self.last_sync.elapsed() >= SYNC_PERIOD {
@@ -545,6 +571,7 @@ impl Responder {
         }
         if let (true, Some(w)) = (heal, &self.worker) {
             self.last_heal = Instant::now();
+            self.check_at = None;
             w.heal(self.adds(now));
         }
     }
