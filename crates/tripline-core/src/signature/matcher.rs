@@ -5,10 +5,11 @@
 //! by destination-port range, icmp rules by `itype` range, `ip` rules in one
 //! list. A lookup is a binary search over range boundaries giving a
 //! precomputed slice of candidates; rules whose key can lie anywhere
-//! (negated ranges, `<-`/`<>` rules in default mode, icmp rules without
-//! `itype`) sit in every slice. Each candidate carries a TCP-flag mask test
-//! and "needs IP options / needs src == dst" bits, so most candidates are
-//! rejected without touching the rule. Survivors are checked against a
+//! (negated ranges, `any` ports, icmp rules without `itype`) are listed
+//! apart, once per TCP flag byte with only the rules that byte can match,
+//! so a scan to random ports meets a handful. Each candidate carries a
+//! TCP-flag mask test and "needs IP options / needs src == dst" bits, so
+//! most candidates are rejected without touching the rule. Survivors are checked against a
 //! compact compiled form (ports, a flat list of integer checks, flags); only
 //! rules with non-`any` addresses, `ipopts`, `sameip` or `ip_proto` consult
 //! the full [`Signature`]. Rules that can never match in a mode (psad's empty
