@@ -291,7 +291,8 @@ struct ModeIndex {
     icmp: KeyIndex,
     /// Empty: the lists of a protocol without rules of its own.
     none: KeyIndex,
-    ip: Vec<Cand>,
+    /// `ip` rules, per `REQ_*` bits a packet has: only those it can satisfy.
+    ip: [Vec<Cand>; 4],
 }
 
 fn range_of(r: &IntRange, compat: bool) -> (i64, i64, bool) {
@@ -449,7 +450,13 @@ impl ModeIndex {
                         .and_then(|t| key_range(range_of(t, compat)));
                     icmp.push((cand, key));
                 }
-                SigProto::Ip => mi.ip.push(cand),
+                SigProto::Ip => {
+                    for (have, list) in mi.ip.iter_mut().enumerate() {
+                        if have as u8 & cand.req == cand.req {
+                            list.push(cand);
+                        }
+                    }
+                }
             }
         }
         mi.tcp = KeyIndex::build(&tcp, 65535, 8);
@@ -844,7 +851,7 @@ pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, o
         out[start..].sort_unstable();
     }
     if ip_rules {
-        for &c in &mi.ip {
+        for &c in &mi.ip[(p.have & 3) as usize] {
             if c.pretest(&p) && fast_matches(mi, c, &p, set) {
                 out.push(c.idx);
             }
