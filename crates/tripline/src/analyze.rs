@@ -100,6 +100,11 @@ struct Worker {
     shard: (usize, usize),
 }
 
+/// Cheap test for a line that may carry TCP options, before asking the engine.
+fn may_carry_options(line: &[u8]) -> bool {
+    memchr::memmem::find(line, b"OPT (").is_some()
+}
+
 impl Worker {
     fn new(
         engine: Engine,
@@ -120,6 +125,19 @@ impl Worker {
         }
     }
 
+    /// Another shard's line, in log order. The Masscan marker rests on "TCP
+    /// options seen so far" in the whole log: when this line would set it,
+    /// this engine notes it too, as one engine over the whole log would.
+    fn other_shards_line(&mut self, bytes: &[u8], opts: &ParseOptions) {
+        if self.engine.tcp_options_seen() || !may_carry_options(bytes) {
+            return;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        if self.engine.would_see_tcp_options(&text, opts) {
+            self.engine.note_tcp_options_seen();
+        }
+    }
+
     /// Process the lines of `chunk` that belong to this worker's shard;
     /// returns the number of the line after the chunk.
     fn chunk(&mut self, c: &Chunk<impl AsRef<[u8]>>, names: &[String], opts: &ParseOptions) -> u64 {
@@ -136,6 +154,7 @@ impl Worker {
             start = end + 1;
             line_no += 1;
             if n > 1 && !c.journal && sharder.shard(&data[from..end]) != me {
+                self.other_shards_line(&data[from..end], opts);
                 continue;
             }
             self.raw_line(c.input, name, this, &data[from..end], c.journal, opts);
@@ -189,6 +208,14 @@ impl Worker {
             };
             if let Some(rec) = j.push_line(line) {
                 if !owns(self.shard, &rec.message) {
+                    if !self.engine.tcp_options_seen()
+                        && may_carry_options(rec.message.as_bytes())
+                        && self
+                            .engine
+                            .message_would_see_tcp_options(&rec.message, rec.header)
+                    {
+                        self.engine.note_tcp_options_seen();
+                    }
                     return;
                 }
                 let outcome = self
@@ -550,6 +577,30 @@ struct Routed {
     /// Per shard: (start, end, index in the window) of its lines. Empty for
     /// a journal export, which every worker reads whole.
     shards: Vec<Vec<(usize, usize, u32)>>,
+    /// From this line of the window on, TCP options have been seen in the
+    /// log (see [`Worker::other_shards_line`]).
+    options_from: Option<u32>,
+}
+
+/// The main thread's look at every line for the first that sets "TCP
+/// options seen", so each worker can note it at the same place in the log.
+struct OptionsProbe<'a> {
+    engine: Engine,
+    opts: &'a ParseOptions,
+    seen: bool,
+}
+
+impl OptionsProbe<'_> {
+    #[inline]
+    fn sets_options(&mut self, line: &[u8]) -> bool {
+        if self.seen || !may_carry_options(line) {
+            return false;
+        }
+        let text = String::from_utf8_lossy(line);
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        self.seen = self.engine.would_see_tcp_options(text, self.opts);
+        self.seen
+    }
 }
 
 impl Routed {
@@ -560,9 +611,11 @@ impl Routed {
         first_line: u64,
         window: crate::mapped::Window,
         n: usize,
+        probe: &mut OptionsProbe<'_>,
     ) -> (Self, u64) {
         let mut shards = vec![Vec::new(); n];
         let mut lines = 0u64;
+        let mut options_from = probe.seen.then_some(0);
         if journal {
             lines = memchr::memchr_iter(b'\n', &window).count() as u64;
         } else {
@@ -573,6 +626,9 @@ impl Routed {
                     memchr::memchr(b'\n', &window[start..]).map_or(window.len(), |i| start + i);
                 let line = &window[start..end];
                 shards[sharder.shard(line)].push((start, end, lines as u32));
+                if probe.sets_options(line) {
+                    options_from = Some(lines as u32 + 1);
+                }
                 lines += 1;
                 start = end + 1;
             }
@@ -583,6 +639,7 @@ impl Routed {
             first_line,
             window,
             shards,
+            options_from,
         };
         (routed, first_line + lines)
     }
@@ -615,6 +672,10 @@ fn mapped_shards(
                 for r in rx {
                     let name = &names[r.input];
                     if r.journal {
+                        // (The main thread only looks into plain text.)
+                        if r.options_from.is_some() {
+                            w.engine.note_tcp_options_seen();
+                        }
                         let c = Chunk {
                             input: r.input,
                             first_line: r.first_line,
@@ -624,14 +685,27 @@ fn mapped_shards(
                         w.chunk(&c, names, opts);
                         continue;
                     }
+                    let from = r.options_from.filter(|_| !w.engine.tcp_options_seen());
                     for &(start, end, i) in &r.shards[me] {
+                        if from.is_some_and(|f| i >= f) && !w.engine.tcp_options_seen() {
+                            w.engine.note_tcp_options_seen();
+                        }
                         let line_no = r.first_line + u64::from(i);
                         w.raw_line(r.input, name, line_no, &r.window[start..end], false, opts);
+                    }
+                    // Seen within this window: so before the next one.
+                    if from.is_some() {
+                        w.engine.note_tcp_options_seen();
                     }
                 }
                 w.finish(names)
             }));
         }
+        let mut probe = OptionsProbe {
+            engine: new_engine(config, rules)?,
+            opts,
+            seen: false,
+        };
         let mapped = inputs.iter().enumerate().try_for_each(|(idx, input)| {
             let (mut journal, mut line_no) = (None, 1u64);
             input.for_each_owned_window(|window| {
@@ -639,7 +713,7 @@ fn mapped_shards(
                 if let Some(pb) = progress {
                     pb.inc(window.len() as u64);
                 }
-                let (routed, next) = Routed::new(idx, j, line_no, window, jobs);
+                let (routed, next) = Routed::new(idx, j, line_no, window, jobs, &mut probe);
                 line_no = next;
                 let routed = Arc::new(routed);
                 for tx in &senders {

@@ -17,7 +17,8 @@ pub fn use_color(choice: ColorChoice) -> bool {
 /// Text from logs can carry attacker-chosen bytes: escape control characters
 /// so nothing reaches the terminal as an escape sequence.
 pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    // Printable ASCII, nearly every text, without decoding characters.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) || !s.chars().any(char::is_control) {
         return s.into();
     }
     s.chars()
@@ -33,11 +34,11 @@ pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Wrap `s` in an ANSI style when colour is on.
-pub fn paint(s: &str, code: &str, color: bool) -> String {
+pub fn paint<'a>(s: &'a str, code: &str, color: bool) -> std::borrow::Cow<'a, str> {
     if color {
-        format!("\x1b[{code}m{s}\x1b[0m")
+        format!("\x1b[{code}m{s}\x1b[0m").into()
     } else {
-        s.to_string()
+        s.into()
     }
 }
 
@@ -47,5 +48,9 @@ mod tests {
     fn escapes_control_characters() {
         assert_eq!(super::clean("DROP\x1b[2J"), "DROP\\u{1b}[2J");
         assert_eq!(super::clean("plain"), "plain");
+        assert_eq!(super::clean("tab\there"), "tab\\there");
+        assert_eq!(super::clean("del\x7f"), "del\\u{7f}");
+        assert_eq!(super::clean("c1\u{85}"), "c1\\u{85}");
+        assert_eq!(super::clean("café"), "café");
     }
 }

@@ -621,38 +621,10 @@ impl Engine {
             }
         }
         let intf = pkt.interface();
-        if cfg.ignore_interfaces.iter().any(|i| i == intf) {
-            return self.ignore(IgnoreReason::Interface);
-        }
-        if pkt.is_ipv6() && !cfg.enable_ipv6_detection {
-            return self.ignore(IgnoreReason::Ipv6Disabled);
-        }
-        if cfg.ignore_protocols.contains(&pkt.proto) {
-            return self.ignore(IgnoreReason::Protocol);
-        }
         let flags = pkt.tcp_flags();
-        let fwsnort = match &self.sid_finder {
-            // Cheap pre-check: most prefixes carry no SID at all.
-            Some(f) if f.find(pkt.prefix.as_bytes()).is_some() => {
-                fwsnort_tag(pkt.prefix, &cfg.snort_sid_str)
-            }
-            _ => None,
-        };
-        if pkt.proto == Proto::Tcp
-            && fwsnort.is_none()
-            && cfg.ignore_conntrack_bug_pkts
-            && is_conntrack_noise(pkt, flags, cfg.psad_compat)
-        {
-            return self.ignore(IgnoreReason::ConntrackAckRst);
-        }
-        if let Some(dp) = pkt.dport {
-            if cfg.ignore_ports.iter().any(|r| {
-                (r.proto == pkt.proto || (r.proto == Proto::Udp && pkt.proto == Proto::UdpLite))
-                    && r.lo <= dp
-                    && dp <= r.hi
-            }) {
-                return self.ignore(IgnoreReason::Port);
-            }
+        let fwsnort = self.fwsnort_tag(pkt);
+        if let Some(why) = self.filtered(pkt, flags, fwsnort.is_some()) {
+            return self.ignore(why);
         }
         // TRW: first contacts and their outcomes (engine/trw.rs).
         let mut trw_scanner = None;
@@ -957,6 +929,126 @@ impl Engine {
             }
         }
         LineOutcome::Accepted
+    }
+
+    /// The fwsnort rule tag in the packet's log prefix, if any.
+    fn fwsnort_tag(&self, pkt: &Packet<'_>) -> Option<crate::signature::FwsnortTag> {
+        match &self.sid_finder {
+            // Cheap pre-check: most prefixes carry no SID at all.
+            Some(f) if f.find(pkt.prefix.as_bytes()).is_some() => {
+                fwsnort_tag(pkt.prefix, &self.config.snort_sid_str)
+            }
+            _ => None,
+        }
+    }
+
+    /// The configured filters after the log prefix one (interface, IPv6,
+    /// protocol, conntrack noise, port), in psad's order; no state changes.
+    fn filtered(
+        &self,
+        pkt: &Packet<'_>,
+        flags: crate::TcpFlags,
+        fwsnort: bool,
+    ) -> Option<IgnoreReason> {
+        let cfg = &self.config;
+        let intf = pkt.interface();
+        if cfg.ignore_interfaces.iter().any(|i| i == intf) {
+            return Some(IgnoreReason::Interface);
+        }
+        if pkt.is_ipv6() && !cfg.enable_ipv6_detection {
+            return Some(IgnoreReason::Ipv6Disabled);
+        }
+        if cfg.ignore_protocols.contains(&pkt.proto) {
+            return Some(IgnoreReason::Protocol);
+        }
+        if pkt.proto == Proto::Tcp
+            && !fwsnort
+            && cfg.ignore_conntrack_bug_pkts
+            && is_conntrack_noise(pkt, flags, cfg.psad_compat)
+        {
+            return Some(IgnoreReason::ConntrackAckRst);
+        }
+        let dp = pkt.dport?;
+        cfg.ignore_ports
+            .iter()
+            .any(|r| {
+                (r.proto == pkt.proto || (r.proto == Proto::Udp && pkt.proto == Proto::UdpLite))
+                    && r.lo <= dp
+                    && dp <= r.hi
+            })
+            .then_some(IgnoreReason::Port)
+    }
+
+    /// Would this line make the engine note "TCP options seen" (the sticky
+    /// state behind the Masscan marker, spec §1.6)? Nothing changes. With
+    /// sources sharded over several engines, the line that sets it is in one
+    /// shard only: `analyze` asks this of other shards' lines, in log order,
+    /// and passes it on with [`Engine::note_tcp_options_seen`], so every
+    /// engine marks what one engine over the whole log would.
+    pub fn would_see_tcp_options(&self, line: &str, opts: &ParseOptions) -> bool {
+        match crate::parse::parse_line(line, opts) {
+            Err(ParseError {
+                reason: ParseErrorKind::Encoded,
+                ..
+            }) => decode_journal_json(line)
+                .is_ok_and(|e| self.message_would_see_tcp_options(&e.message, e.header)),
+            parsed => self.parsed_would_see_tcp_options(line, parsed),
+        }
+    }
+
+    /// [`Engine::would_see_tcp_options`] for a message with a known header.
+    pub fn message_would_see_tcp_options(&self, msg: &str, header: Header<'_>) -> bool {
+        self.parsed_would_see_tcp_options(msg, parse_message(msg, header))
+    }
+
+    fn parsed_would_see_tcp_options(
+        &self,
+        line: &str,
+        parsed: Result<Option<Packet<'_>>, ParseError>,
+    ) -> bool {
+        let Ok(Some(mut pkt)) = parsed else {
+            return false;
+        };
+        if pkt.tcp.is_none_or(|t| t.options.is_empty()) {
+            return false;
+        }
+        // The path of handle_parsed and handle_packet up to the options test.
+        if self.config.psad_compat {
+            if psad_compat_check(line, &pkt).is_err() {
+                return false;
+            }
+            let view = psad_view(line, &pkt);
+            pkt.prefix = view.prefix;
+            pkt.ip_flags = view.ip_flags;
+        }
+        if !self.config.fw_search_all && !self.search_matches(line, &pkt) {
+            return false;
+        }
+        if let Some(re) = &self.ignore_prefix {
+            if !pkt.prefix.is_empty() && re.is_match(pkt.prefix) {
+                return false;
+            }
+        }
+        let fwsnort = self.fwsnort_tag(&pkt).is_some();
+        if self.filtered(&pkt, pkt.tcp_flags(), fwsnort).is_some() {
+            return false;
+        }
+        !self
+            .config
+            .trw
+            .as_ref()
+            .is_some_and(|t| t.is_accept(pkt.prefix))
+    }
+
+    /// Another engine saw TCP options earlier in the log (see
+    /// [`Engine::would_see_tcp_options`]).
+    pub fn note_tcp_options_seen(&mut self) {
+        self.seen_tcp_options = true;
+    }
+
+    /// TCP options were seen (or noted), so SYNs without them are Masscan's.
+    pub fn tcp_options_seen(&self) -> bool {
+        self.seen_tcp_options
     }
 
     fn record_sig(&mut self, si: usize, pi: usize, sig: u32, pkt: &Packet<'_>, now: Timestamp) {

@@ -334,3 +334,67 @@ fn trw_declares_a_scanner_after_four_failed_first_contacts() {
     assert_eq!(ok, 3);
     assert!(ratio < 0.1 && decided != Some(true), "{ratio} {decided:?}");
 }
+
+/// `would_see_tcp_options` predicts exactly whether handling a line sets the
+/// engine's sticky "TCP options seen" state, under filters that drop lines
+/// before that point: `analyze -jN` relies on it to mark what `-j 1` marks.
+#[test]
+fn tcp_options_prediction_matches_the_engine() {
+    let sample = include_str!("../../test_data/parse/bench_sample.log");
+    let crafted = [
+        SYN.to_string(),
+        SYN.replace("IN_DROP", "IN_ACCEPT"),
+        SYN.replace("IN=wan0", "IN=lan0"),
+        SYN.replace("DPT=143", "DPT=22"),
+        SYN.replace("SYN URGP", "ACK RST URGP"),
+        SYN.replace("OPT (020405B4) ", ""),
+        SYN.replace("PROTO=TCP", "PROTO=UDP"),
+        format!("{{\"MESSAGE\":[{}]}}", {
+            let msg = SYN.split_once("kernel: ").unwrap().1;
+            msg.bytes()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
+    ];
+    let configs = [
+        Config::default(),
+        Config {
+            ignore_interfaces: vec!["lan0".into()],
+            ignore_ports: vec![crate::config::PortRange {
+                proto: Proto::Tcp,
+                lo: 20,
+                hi: 25,
+            }],
+            ignore_log_prefixes: Some("ACCEPT".into()),
+            ..Config::default()
+        },
+        Config {
+            ignore_protocols: vec![Proto::Tcp],
+            ..Config::default()
+        },
+        Config {
+            psad_compat: true,
+            ..Config::default()
+        },
+    ];
+    let mut checked = [0usize; 2];
+    for cfg in configs {
+        let cfg = Arc::new(cfg);
+        let lines = sample.lines().map(str::to_string).chain(crafted.clone());
+        for line in lines {
+            let mut e = Engine::new(cfg.clone(), Arc::new(Rules::default())).unwrap();
+            let predicted = e.would_see_tcp_options(&line, &opts());
+            let _ = e.handle_line(&line, &opts(), Timestamp(0));
+            assert_eq!(predicted, e.seen_tcp_options, "{line}");
+            checked[usize::from(predicted)] += 1;
+        }
+    }
+    assert!(checked[0] > 100 && checked[1] > 100, "{checked:?}");
+    let mut e = engine(Config::default());
+    e.note_tcp_options_seen();
+    let _ = e.handle_line(&SYN.replace("OPT (020405B4) ", ""), &opts(), Timestamp(0));
+    let src: IpAddr = "198.51.100.10".parse().unwrap();
+    let pair = e.source(src).unwrap().destinations().next().unwrap();
+    assert!(pair.is_masscan(), "a SYN without options after the note");
+}

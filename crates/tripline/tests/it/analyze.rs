@@ -514,3 +514,75 @@ fn corpus_scan_kinds_match_the_labels() {
     // nmap's raw SYN scan over IPv6 is not a connect() scan.
     assert!(!kinds("2001:db8:100::13").contains(&"tcp-connect".to_string()));
 }
+
+/// The Masscan marker flags SYNs without TCP options once options were seen
+/// anywhere earlier in the log. With sources sharded over workers the line
+/// that shows options lies in one shard; every other shard must still mark
+/// the bare SYNs after it, and only those, as `-j 1` does.
+#[test]
+fn the_masscan_marker_is_the_same_whatever_the_jobs() {
+    let syn = |src: &str, port: u16, opt: bool| {
+        format!(
+            "Nov 21 23:20:40 fw1 kernel: [ 8085.309164] IN_DROP IN=wan0 OUT= \
+             MAC=52:54:00:1f:00:01:52:54:00:5c:00:0a:08:00 SRC={src} DST=203.0.113.1 LEN=44 \
+             TOS=0x00 PREC=0x00 TTL=52 ID=42853 PROTO=TCP SPT=55018 DPT={port} WINDOW=1024 \
+             RES=0x00 SYN URGP=0 {}\n",
+            if opt { "OPT (020405B4) " } else { "" }
+        )
+    };
+    let mut log = String::new();
+    for i in 0..24 {
+        if i == 12 {
+            log += &syn("203.0.113.77", 80, true);
+        }
+        for port in 1..=3 {
+            log += &syn(&format!("198.51.100.{}", 10 + i), port, false);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("scan.log");
+    std::fs::write(&plain, &log).unwrap();
+    let gz = dir.path().join("scan.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut enc, log.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let masscan = |r: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["scan_types"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["kind"] == "masscan")
+            })
+            .map(|s| s["src"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let (plain, gz) = (plain.to_str().unwrap(), gz.to_str().unwrap());
+    let one = masscan(&analyze_json(&["-j", "1", "--min-dl", "0", plain]));
+    let want: Vec<String> = {
+        let mut v: Vec<String> = (22..34).map(|i| format!("198.51.100.{i}")).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(one, want, "-j 1 marks the sources after the options, only");
+    for args in [
+        ["-j", "2", plain],
+        ["-j", "3", plain],
+        ["-j", "5", plain],
+        ["-j", "2", gz],
+        ["-j", "3", gz],
+    ] {
+        let mut all = vec!["--min-dl", "0"];
+        all.extend(args);
+        assert_eq!(masscan(&analyze_json(&all)), one, "{all:?}");
+    }
+}
