@@ -45,6 +45,14 @@ const SYNC_PERIOD: Duration = Duration::from_secs(2);
 /// mid-way, and a burst of notices costs one check.
 const NOTICE_QUIET: Duration = Duration::from_secs(1);
 
+/// (When to check, first notice) after a notice at `now`: once notices have
+/// been quiet for [`NOTICE_QUIET`], but changes that never pause (a block
+/// every second) still get a check within three quiet periods of the first.
+fn after_notice(pending: Option<(Instant, Instant)>, now: Instant) -> (Instant, Instant) {
+    let first = pending.map_or(now, |(_, first)| first);
+    ((now + NOTICE_QUIET).min(first + 3 * NOTICE_QUIET), first)
+}
+
 /// Something the responder did or refused, for the daemon's output and alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -296,8 +304,9 @@ pub struct Responder {
     last_heal: Instant,
     /// `[blocking] check-interval`: the periodic check (and repair).
     check_every: Duration,
-    /// When the objects are to be checked after the kernel's notice of a change.
-    check_at: Option<Instant>,
+    /// When the objects are to be checked after the kernel's notice of a
+    /// change, and the first notice since the last check.
+    check_at: Option<(Instant, Instant)>,
 }
 
 /// A block as shown by `tripline status` / `tripline blocks`.
@@ -512,7 +521,7 @@ impl Responder {
             .min()
             .map(|e| now + Duration::from_secs((e - now_wall).max(0) as u64));
         let sync = self.last_sync + SYNC_PERIOD;
-        let next = self.check_at.map_or(sync, |c| c.min(sync));
+        let next = self.check_at.map_or(sync, |(c, _)| c.min(sync));
         Some(expiry.map_or(next, |e| e.min(next)))
     }
 
@@ -520,7 +529,7 @@ impl Responder {
     /// objects once the notices have been quiet for a moment.
     pub fn ruleset_changed(&mut self) {
         if self.worker.is_some() {
-            self.check_at = Some(Instant::now() + NOTICE_QUIET);
+            self.check_at = Some(after_notice(self.check_at, Instant::now()));
         }
     }
 
@@ -557,7 +566,7 @@ impl Responder {
                 .extend(healed.drain(..).map(|blocks| Notice::Restored { blocks }));
         }
         // A failure may mean a reload took the objects: check at once.
-        let noticed = self.check_at.is_some_and(|t| Instant::now() >= t);
+        let noticed = self.check_at.is_some_and(|(t, _)| Instant::now() >= t);
         let heal = self.worker.is_some()
             && (failed || noticed || self.last_heal.elapsed() >= self.check_every);
         // A repair puts back what the database holds now, so blocks the CLI
@@ -614,6 +623,23 @@ mod tests {
     use super::*;
     use crate::cli::ConfigArgs;
     use std::sync::Arc as StdArc;
+
+    #[test]
+    fn notices_are_checked_after_a_pause_or_three_at_most() {
+        let t0 = Instant::now();
+        let q = NOTICE_QUIET;
+        // One notice: checked a quiet period later.
+        assert_eq!(after_notice(None, t0), (t0 + q, t0));
+        // A burst: the last notice counts.
+        let burst = after_notice(Some(after_notice(None, t0)), t0 + q / 4);
+        assert_eq!(burst.0, t0 + q / 4 + q);
+        // A notice every half period without end: still checked by 3 periods.
+        let mut p = None;
+        for i in 0..20 {
+            p = Some(after_notice(p, t0 + q * i / 2));
+        }
+        assert_eq!(p.unwrap(), (t0 + 3 * q, t0));
+    }
 
     /// The daemon path with a real engine, in dry-run (no kernel): the level gate, the
     /// blocks-a-minute cap with its alerting notice, and the IPv6 prefix.
