@@ -7,17 +7,49 @@ use std::net::IpAddr;
 
 /// psad prints IPv6 as `<full> (<COMPRESSED-UPPERCASE>)`.
 fn ip(a: IpAddr) -> String {
-    match a {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let full = v6
-                .segments()
-                .iter()
-                .map(|s| format!("{s:04x}"))
-                .collect::<Vec<_>>()
-                .join(":");
-            format!("{full} ({})", v6.to_string().to_uppercase())
+    Ip(a).to_string()
+}
+
+/// [`ip`] without the allocation, for the per-source lines.
+struct Ip(IpAddr);
+
+impl std::fmt::Display for Ip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => v4.fmt(f),
+            IpAddr::V6(v6) => {
+                for (i, s) in v6.segments().iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ":" };
+                    write!(f, "{sep}{s:04x}")?;
+                }
+                write!(f, " ({})", v6.to_string().to_uppercase())
+            }
         }
+    }
+}
+
+/// A port range as psad prints it: `N` or `LO-HI`.
+struct Range(u16, u16);
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == self.1 {
+            write!(f, "{}", self.0)
+        } else {
+            write!(f, "{}-{}", self.0, self.1)
+        }
+    }
+}
+
+/// Protocol names in capitals without an allocation for the usual ones.
+fn upper(p: &str) -> std::borrow::Cow<'_, str> {
+    match p {
+        "tcp" => "TCP".into(),
+        "udp" => "UDP".into(),
+        "icmp" => "ICMP".into(),
+        "icmp6" => "ICMP6".into(),
+        "ip" => "IP".into(),
+        _ => p.to_uppercase().into(),
     }
 }
 
@@ -172,11 +204,19 @@ pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io
 }
 
 fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()> {
+    if color {
+        write!(
+            out,
+            "SRC:  {}, DL: {}",
+            paint(&ip(s.src), "1", color),
+            paint(&s.danger_level.to_string(), dl_color(s.danger_level), color)
+        )?;
+    } else {
+        write!(out, "SRC:  {}, DL: {}", Ip(s.src), s.danger_level)?;
+    }
     writeln!(
         out,
-        "SRC:  {}, DL: {}, Dsts: {}, Pkts: {}, Total protocols: {}, Unique sigs: {}",
-        paint(&ip(s.src), "1", color),
-        paint(&s.danger_level.to_string(), dl_color(s.danger_level), color),
+        ", Dsts: {}, Pkts: {}, Total protocols: {}, Unique sigs: {}",
         s.destinations.len(),
         s.packets,
         s.protocols,
@@ -212,32 +252,27 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         )?;
     }
     if !s.scan_types.is_empty() {
-        let kinds: Vec<String> = s
-            .scan_types
-            .iter()
-            .map(|k| match (k.nmap, k.packets) {
-                (_, 0) => format!("{} ({})", k.kind, clean(&k.evidence)),
-                (Some(n), p) => format!("{} ({p} pkts, nmap {n})", k.kind),
-                (None, p) => format!("{} ({p} pkts)", k.kind),
-            })
-            .collect();
-        writeln!(out, "    Scan types: {}", kinds.join(", "))?;
+        write!(out, "    Scan types: ")?;
+        for (i, k) in s.scan_types.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            match (k.nmap, k.packets) {
+                (_, 0) => write!(out, "{sep}{} ({})", k.kind, clean(&k.evidence))?,
+                (Some(n), p) => write!(out, "{sep}{} ({p} pkts, nmap {n})", k.kind)?,
+                (None, p) => write!(out, "{sep}{} ({p} pkts)", k.kind)?,
+            }
+        }
+        writeln!(out)?;
     }
     writeln!(out)?;
     for d in &s.destinations {
-        writeln!(out, "    DST: {}", ip(d.dst))?;
+        writeln!(out, "    DST: {}", Ip(d.dst))?;
         for c in &d.chains {
             if let Some(span) = d.ports.get(&c.protocol) {
-                let range = if span.lo == span.hi {
-                    span.lo.to_string()
-                } else {
-                    format!("{}-{}", span.lo, span.hi)
-                };
                 writeln!(
                     out,
                     "        Scanned ports: {} {}, Pkts: {}, Chain: {}, Intf: {}",
-                    c.protocol.to_uppercase(),
-                    range,
+                    upper(&c.protocol),
+                    Range(span.lo, span.hi),
                     c.packets,
                     c.chain,
                     clean(&c.interface)
@@ -262,12 +297,15 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             )?;
         }
         for f in &d.tcp_flags {
-            let hint = f.nmap.map(|n| format!(", Nmap: {n}")).unwrap_or_default();
-            writeln!(
+            write!(
                 out,
-                "        TCP flags: [{}: {} packets{hint}]",
+                "        TCP flags: [{}: {} packets",
                 f.flags, f.packets
             )?;
+            if let Some(n) = f.nmap {
+                write!(out, ", Nmap: {n}")?;
+            }
+            writeln!(out, "]")?;
         }
         for p in &d.prefixes {
             writeln!(
@@ -280,20 +318,20 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         }
         for g in &d.signatures {
             writeln!(out, "        Signature match: \"{}\"", clean(&g.msg))?;
-            let dp = g.dport.map(|p| format!(", DP: {p}")).unwrap_or_default();
-            let fl = g
-                .flags
-                .as_ref()
-                .map(|f| format!(", {f}"))
-                .unwrap_or_default();
-            writeln!(
+            write!(
                 out,
-                "            {}, Chain: {}, Count: {}{dp}{fl}, Sid: {}",
-                g.proto.to_uppercase(),
+                "            {}, Chain: {}, Count: {}",
+                upper(g.proto),
                 g.chain,
-                g.count,
-                g.sid
+                g.count
             )?;
+            if let Some(p) = g.dport {
+                write!(out, ", DP: {p}")?;
+            }
+            if let Some(f) = &g.flags {
+                write!(out, ", {f}")?;
+            }
+            writeln!(out, ", Sid: {}", g.sid)?;
         }
         for x in &d.icmp_invalid {
             let p = if x.protocol == "icmp6" {
