@@ -566,7 +566,23 @@ fn the_masscan_marker_is_the_same_whatever_the_jobs() {
         v.sort();
         v
     };
+    // The same messages as a journal export, which every worker decodes whole.
+    let export = dir.path().join("scan.export");
+    let records: Vec<String> = log
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let msg = l.split_once("] ").unwrap().1;
+            format!(
+                "__CURSOR=s=1;i={i}\n__REALTIME_TIMESTAMP={}\n_HOSTNAME=fw1\n\
+                 _TRANSPORT=kernel\nSYSLOG_IDENTIFIER=kernel\nMESSAGE={msg}\n\n",
+                1_795_303_240_000_000u64 + i as u64
+            )
+        })
+        .collect();
+    std::fs::write(&export, records.concat()).unwrap();
     let (plain, gz) = (plain.to_str().unwrap(), gz.to_str().unwrap());
+    let export = export.to_str().unwrap();
     let one = masscan(&analyze_json(&["-j", "1", "--min-dl", "0", plain]));
     let want: Vec<String> = {
         let mut v: Vec<String> = (22..34).map(|i| format!("198.51.100.{i}")).collect();
@@ -580,6 +596,9 @@ fn the_masscan_marker_is_the_same_whatever_the_jobs() {
         ["-j", "5", plain],
         ["-j", "2", gz],
         ["-j", "3", gz],
+        ["-j", "1", export],
+        ["-j", "2", export],
+        ["-j", "3", export],
     ] {
         let mut all = vec!["--min-dl", "0"];
         all.extend(args);
