@@ -424,7 +424,7 @@ impl Daemon {
             // for a while, must not pass unseen under --quiet.
             match &n {
                 crate::respond::Notice::Error(e) => self.problem(format!("blocking: {e}")),
-                crate::respond::Notice::Restored { blocks } => self.problem(format!(
+                crate::respond::Notice::Restored { blocks, .. } => self.problem(format!(
                     "blocking: {backend}: Tripline's firewall objects were gone (a ruleset \
                      reload?); re-created them and re-applied {blocks} blocks"
                 )),

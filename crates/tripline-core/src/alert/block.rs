@@ -27,6 +27,9 @@ pub struct BlockDetails {
     pub max_per_minute: u32,
     /// Sources left unblocked by the cap since the previous cap alert, this one included.
     pub skipped: u64,
+    /// Blocks applied again, for [`AlertKind::BlocksRestored`].
+    #[serde(default)]
+    pub restored: u64,
 }
 
 /// One responder action to report.

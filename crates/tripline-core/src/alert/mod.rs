@@ -40,11 +40,15 @@ pub enum AlertKind {
     Unblocked,
     /// The blocks-a-minute cap refused to block a source at the blocking level.
     BlockLimitReached,
+    /// Tripline's firewall objects were gone (a ruleset reload) and were re-created
+    /// with every current block. About the firewall, not a source: `src` is the
+    /// unspecified address and the danger level the highest of the blocks restored.
+    BlocksRestored,
 }
 
 impl AlertKind {
     /// The kind as in JSON: `scan`, `limit_reached`, `blocked`, `block_renewed`,
-    /// `unblocked`, `block_limit_reached`.
+    /// `unblocked`, `block_limit_reached`, `blocks_restored`.
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Scan => "scan",
@@ -53,6 +57,7 @@ impl AlertKind {
             AlertKind::BlockRenewed => "block_renewed",
             AlertKind::Unblocked => "unblocked",
             AlertKind::BlockLimitReached => "block_limit_reached",
+            AlertKind::BlocksRestored => "blocks_restored",
         }
     }
 
@@ -64,6 +69,7 @@ impl AlertKind {
                 | AlertKind::BlockRenewed
                 | AlertKind::Unblocked
                 | AlertKind::BlockLimitReached
+                | AlertKind::BlocksRestored
         )
     }
 }

@@ -328,8 +328,51 @@ fn block_ev(kind: AlertKind, src: &str, timeout_secs: u64) -> BlockEvent {
             dry_run: false,
             max_per_minute: 60,
             skipped: 1,
+            restored: 0,
         },
     }
+}
+
+#[test]
+fn restored_blocks_are_a_status_alert_about_the_firewall() {
+    let e = scanned_engine();
+    let mut ev = block_ev(AlertKind::BlocksRestored, "0.0.0.0", 0);
+    ev.details.net = String::new();
+    ev.details.backend = "nftables".into();
+    ev.details.restored = 4;
+    ev.dl = 5;
+    let a = block_alert(&e, ev, 3, t(1_800_000_100), "fw1".into());
+    assert!(a.kind.is_block());
+    assert_eq!(a.kind.as_str(), "blocks_restored");
+    let msg =
+        "nftables objects were gone (a ruleset reload?): re-created them and re-applied 4 blocks";
+    assert_eq!(text::syslog_line(&a), msg);
+    assert_eq!(a.reason, msg);
+    assert_eq!(
+        text::subject(&a, "[tripline-alert]", "[tripline-status]"),
+        "[tripline-status] 4 blocks restored on fw1 after a ruleset reload"
+    );
+    assert_eq!(text::title(&a), "Blocks restored: 4 on fw1 (DL 5)");
+    let body = text::email_body(&a);
+    for want in [
+        "              Backend: nftables",
+        "      Blocks restored: 4",
+        "        Highest level: [5] (out of 5)",
+        "were not enforced",
+        "             Hostname: fw1",
+    ] {
+        assert!(body.contains(want), "missing {want:?} in\n{body}");
+    }
+    assert!(!body.contains("Source:"), "no source to name:\n{body}");
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["kind"], "blocks_restored");
+    assert_eq!(v["block"]["restored"], 4);
+    // Alerts stored before the field existed still read back.
+    let mut old = v.clone();
+    old["block"].as_object_mut().unwrap().remove("restored");
+    old["kind"] = "blocked".into();
+    let back: Alert = serde_json::from_value(old).unwrap();
+    assert_eq!(back.block.unwrap().restored, 0);
 }
 
 #[test]

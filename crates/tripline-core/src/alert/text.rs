@@ -416,6 +416,10 @@ pub fn title(a: &Alert) -> String {
         AlertKind::BlockLimitReached => {
             format!("Block limit reached: {} not blocked (DL {dl})", a.src)
         }
+        AlertKind::BlocksRestored => {
+            let n = a.block.as_ref().map_or(0, |b| b.restored);
+            format!("Blocks restored: {n} on {} (DL {dl})", a.hostname)
+        }
     }
 }
 
@@ -464,6 +468,10 @@ pub fn block_message(a: &Alert) -> Option<String> {
             }
             m
         }
+        AlertKind::BlocksRestored => format!(
+            "{be} objects were gone (a ruleset reload?): re-created them and re-applied {} blocks",
+            b.restored
+        ),
         AlertKind::Scan | AlertKind::LimitReached => return None,
     })
 }
@@ -481,6 +489,10 @@ fn block_subject(a: &Alert, status_prefix: &str) -> Option<String> {
         AlertKind::BlockLimitReached => format!(
             "{status_prefix} auto-block limit reached on {}: not blocking {}",
             a.hostname, a.src
+        ),
+        AlertKind::BlocksRestored => format!(
+            "{status_prefix} {} blocks restored on {} after a ruleset reload",
+            b.restored, a.hostname
         ),
         _ => format!("{status_prefix} {}", block_message(a)?),
     })
@@ -531,6 +543,19 @@ fn block_body(a: &Alert) -> String {
                 &format!("{} sources since the last notice", b.skipped),
             );
         }
+        AlertKind::BlocksRestored => {
+            label(&mut o, "Backend", &b.backend);
+            label(&mut o, "Blocks restored", &b.restored.to_string());
+            label(
+                &mut o,
+                "Highest level",
+                &format!("[{}] (out of 5)", a.danger_level),
+            );
+            let _ = writeln!(
+                o,
+                "\n    Between the reload and the repair these blocks were not enforced."
+            );
+        }
         _ => {
             let what = if a.kind == AlertKind::Unblocked {
                 "Unblocked"
@@ -557,7 +582,9 @@ fn block_body(a: &Alert) -> String {
             );
         }
     }
-    label(&mut o, "Source", &a.src.to_string());
+    if a.kind != AlertKind::BlocksRestored {
+        label(&mut o, "Source", &a.src.to_string());
+    }
     if let Some(n) = &a.src_dns {
         label(&mut o, "DNS", n);
     }

@@ -208,6 +208,7 @@ fn block(kind: AlertKind, src: &str, dl: u8) -> BlockEvent {
             dry_run: false,
             max_per_minute: 2,
             skipped: 0,
+            restored: 0,
         },
     }
 }

@@ -99,6 +99,8 @@ pub enum Notice {
     Restored {
         /// Blocks applied again.
         blocks: usize,
+        /// The highest danger level among them.
+        dl: u8,
     },
     /// A kernel or database operation failed.
     Error(String),
@@ -126,7 +128,9 @@ impl Notice {
             Notice::Skipped { src, dl, why } => json!({"event": "block_skipped", "src": src,
                         "dl": dl, "reason": why.as_str(),
                         "alert": *why == Skip::RateLimited}),
-            Notice::Restored { blocks } => json!({"event": "blocks_restored", "blocks": blocks}),
+            Notice::Restored { blocks, .. } => {
+                json!({"event": "blocks_restored", "blocks": blocks})
+            }
             Notice::Error(e) => json!({"event": "block_error", "error": e}),
         }
     }
@@ -153,6 +157,7 @@ impl Notice {
             dry_run,
             max_per_minute,
             skipped: 0,
+            restored: 0,
         };
         let (kind, src, dl, details) = match self {
             Notice::Blocked {
@@ -189,6 +194,21 @@ impl Notice {
                 *src,
                 *dl,
                 details(&IpNet::host(*src), 0, false),
+            ),
+            // Only repairs that put blocks back: an empty one left nothing unenforced.
+            Notice::Restored { blocks, dl } if *blocks > 0 => (
+                AlertKind::BlocksRestored,
+                IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                *dl,
+                BlockDetails {
+                    net: String::new(),
+                    restored: *blocks as u64,
+                    ..details(
+                        &IpNet::host(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+                        0,
+                        false,
+                    )
+                },
             ),
             Notice::Skipped { .. } | Notice::Restored { .. } | Notice::Error(_) => return None,
         };
@@ -562,8 +582,12 @@ impl Responder {
             self.notices.extend(errs.drain(..).map(Notice::Error));
             drop(errs);
             let mut healed = w.healed.lock().unwrap_or_else(|p| p.into_inner());
-            self.notices
-                .extend(healed.drain(..).map(|blocks| Notice::Restored { blocks }));
+            let dl = self.blocks.values().map(|r| r.dl).max().unwrap_or(0);
+            self.notices.extend(
+                healed
+                    .drain(..)
+                    .map(|blocks| Notice::Restored { blocks, dl }),
+            );
         }
         // A failure may mean a reload took the objects: check at once.
         let noticed = self.check_at.is_some_and(|(t, _)| Instant::now() >= t);

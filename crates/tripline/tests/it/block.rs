@@ -577,6 +577,17 @@ fn a_ruleset_reload_is_healed(backend: &str) {
         v["event"] == "blocks_restored"
     });
     assert_eq!(ev["blocks"], 1, "{ev}");
+    // And an alert on the channels, as psad-style status mail, syslog, webhooks.
+    let alert = wait_event(&d.events, "blocks_restored alert", |v| {
+        v["event"] == "alert" && v["alert"]["kind"] == "blocks_restored"
+    });
+    assert_eq!(alert["alert"]["block"]["restored"], 1, "{alert}");
+    assert!(
+        alert["alert"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("re-applied 1 blocks")),
+        "{alert}"
+    );
     wait_until(
         "the block back in the kernel",
         Duration::from_secs(10),
