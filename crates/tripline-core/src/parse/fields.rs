@@ -304,7 +304,8 @@ fn find_in(b: &[u8]) -> Option<usize> {
 /// has one) and the trimmed log prefix.
 #[inline]
 fn lead<'a>(msg: &'a str, mut header: Header<'a>, in_pos: usize) -> (Header<'a>, &'a str) {
-    let mut prefix = msg[..in_pos].trim_start_matches(' ');
+    let lead = msg[..in_pos].bytes().take_while(|&c| c == b' ').count();
+    let mut prefix = &msg[lead..in_pos];
     if let Some((us, rest)) = uptime_stamp(prefix) {
         header.uptime_us = header.uptime_us.or(Some(us));
         prefix = rest;

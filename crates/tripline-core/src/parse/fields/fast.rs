@@ -521,12 +521,22 @@ fn tcp<'a>(q: &mut Seq<'a>) -> Option<L4<'a>> {
     tcp.window = q.u16()?;
     q.key(b"RES=")?;
     tcp.res = q.hex(0xff)? as u8;
-    for (name, bit) in TcpFlags::NAMES {
-        let b = &q.bytes()[q.i..];
-        if b.len() > 3 && &b[..3] == name.as_bytes() && b[3] == b' ' {
-            tcp.flags.0 |= bit;
-            q.i += 4;
-        }
+    // Flag words, read four bytes at a time (the name and its space). Any
+    // order and repeats set the bits as the general parser does.
+    while let Some(w) = q.bytes().get(q.i..q.i + 4) {
+        let bit = match u32::from_le_bytes([w[0], w[1], w[2], w[3]]) {
+            x if x == u32::from_le_bytes(*b"CWR ") => TcpFlags::CWR,
+            x if x == u32::from_le_bytes(*b"ECE ") => TcpFlags::ECE,
+            x if x == u32::from_le_bytes(*b"URG ") => TcpFlags::URG,
+            x if x == u32::from_le_bytes(*b"ACK ") => TcpFlags::ACK,
+            x if x == u32::from_le_bytes(*b"PSH ") => TcpFlags::PSH,
+            x if x == u32::from_le_bytes(*b"RST ") => TcpFlags::RST,
+            x if x == u32::from_le_bytes(*b"SYN ") => TcpFlags::SYN,
+            x if x == u32::from_le_bytes(*b"FIN ") => TcpFlags::FIN,
+            _ => break,
+        };
+        tcp.flags.0 |= bit;
+        q.i += 4;
     }
     q.key(b"URGP=")?;
     tcp.urgp = q.u16()?;
