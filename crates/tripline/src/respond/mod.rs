@@ -53,6 +53,9 @@ fn after_notice(pending: Option<(Instant, Instant)>, now: Instant) -> (Instant, 
     ((now + NOTICE_QUIET).min(first + 3 * NOTICE_QUIET), first)
 }
 
+/// The source of an alert about the firewall itself (`blocks_restored`).
+const NO_SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
 /// Something the responder did or refused, for the daemon's output and alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -198,16 +201,12 @@ impl Notice {
             // Only repairs that put blocks back: an empty one left nothing unenforced.
             Notice::Restored { blocks, dl } if *blocks > 0 => (
                 AlertKind::BlocksRestored,
-                IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                NO_SOURCE,
                 *dl,
                 BlockDetails {
                     net: String::new(),
                     restored: *blocks as u64,
-                    ..details(
-                        &IpNet::host(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-                        0,
-                        false,
-                    )
+                    ..details(&IpNet::host(NO_SOURCE), 0, false)
                 },
             ),
             Notice::Skipped { .. } | Notice::Restored { .. } | Notice::Error(_) => return None,
