@@ -105,6 +105,12 @@ fn may_carry_options(line: &[u8]) -> bool {
     memchr::memmem::find(line, b"OPT (").is_some()
 }
 
+/// Is another shard's line worth asking `engine` about (the Masscan marker is
+/// on, options not seen yet, and the text could hold some)?
+fn may_note_options(engine: &Engine, text: &[u8]) -> bool {
+    engine.config().expect_tcp_options && !engine.tcp_options_seen() && may_carry_options(text)
+}
+
 impl Worker {
     fn new(
         engine: Engine,
@@ -129,7 +135,7 @@ impl Worker {
     /// options seen so far" in the whole log: when this line would set it,
     /// this engine notes it too, as one engine over the whole log would.
     fn other_shards_line(&mut self, bytes: &[u8], opts: &ParseOptions) {
-        if self.engine.tcp_options_seen() || !may_carry_options(bytes) {
+        if !may_note_options(&self.engine, bytes) {
             return;
         }
         let text = String::from_utf8_lossy(bytes);
@@ -208,8 +214,7 @@ impl Worker {
             };
             if let Some(rec) = j.push_line(line) {
                 if !owns(self.shard, &rec.message) {
-                    if !self.engine.tcp_options_seen()
-                        && may_carry_options(rec.message.as_bytes())
+                    if may_note_options(&self.engine, rec.message.as_bytes())
                         && self
                             .engine
                             .message_would_see_tcp_options(&rec.message, rec.header)
@@ -588,17 +593,18 @@ struct OptionsProbe<'a> {
     engine: Engine,
     opts: &'a ParseOptions,
     seen: bool,
+    /// The Masscan marker is on (`EXPECT_TCP_OPTIONS`): else no line is looked at.
+    wanted: bool,
 }
 
 impl OptionsProbe<'_> {
     #[inline]
     fn sets_options(&mut self, line: &[u8]) -> bool {
-        if self.seen || !may_carry_options(line) {
+        if self.seen || !self.wanted || !may_carry_options(line) {
             return false;
         }
         let text = String::from_utf8_lossy(line);
-        let text = text.strip_suffix('\r').unwrap_or(&text);
-        self.seen = self.engine.would_see_tcp_options(text, self.opts);
+        self.seen = self.engine.would_see_tcp_options(&text, self.opts);
         self.seen
     }
 }
@@ -705,6 +711,7 @@ fn mapped_shards(
             engine: new_engine(config, rules)?,
             opts,
             seen: false,
+            wanted: config.expect_tcp_options,
         };
         let mapped = inputs.iter().enumerate().try_for_each(|(idx, input)| {
             let (mut journal, mut line_no) = (None, 1u64);
