@@ -377,6 +377,7 @@ fn shard_of_addr(addr: &[u8], n: usize) -> usize {
 
 /// Run the analysis and print the report.
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
+    crate::heap::grow_in_big_steps();
     let loaded = settings::load(&args.config)?;
     for w in &loaded.warnings {
         eprintln!("tripline: warning: {}", crate::term::clean(w));

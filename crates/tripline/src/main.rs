@@ -5,6 +5,7 @@ mod alert;
 mod analyze;
 mod cli;
 mod control;
+mod heap;
 mod input;
 mod mapped;
 mod notify;
