@@ -37,12 +37,27 @@ impl Timestamp {
         let secs = self.secs();
         let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (y, m, d) = crate::parse::time::civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+        if !(0..=9999).contains(&y) {
+            return format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z");
+        }
+        // Digits written in place: a report formats three of these per
+        // destination, and `format!` was a fifth of building it.
+        let mut b = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, v: i64, width: usize| {
+            let mut v = v;
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, y, 4);
+        put(5, i64::from(m), 2);
+        put(8, i64::from(d), 2);
+        put(11, hh, 2);
+        put(14, mm, 2);
+        put(17, ss, 2);
+        b.iter().map(|&c| char::from(c)).collect()
     }
 }
 
@@ -94,15 +109,26 @@ impl Proto {
     }
 }
 
+impl Proto {
+    /// The name [`Display`](fmt::Display) prints, without an allocation
+    /// for the named protocols.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Proto::Tcp => "tcp".into(),
+            Proto::Udp => "udp".into(),
+            Proto::UdpLite => "udplite".into(),
+            Proto::Icmp => "icmp".into(),
+            Proto::Icmp6 => "icmp6".into(),
+            Proto::Other(n) => n.to_string().into(),
+        }
+    }
+}
+
 impl fmt::Display for Proto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Proto::Tcp => f.write_str("tcp"),
-            Proto::Udp => f.write_str("udp"),
-            Proto::UdpLite => f.write_str("udplite"),
-            Proto::Icmp => f.write_str("icmp"),
-            Proto::Icmp6 => f.write_str("icmp6"),
             Proto::Other(n) => write!(f, "{n}"),
+            named => f.write_str(&named.name()),
         }
     }
 }
@@ -356,5 +382,59 @@ impl Packet<'_> {
     /// TCP flags, empty for non-TCP packets.
     pub fn tcp_flags(&self) -> TcpFlags {
         self.tcp.map(|t| t.flags).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Proto, Timestamp};
+
+    /// The in-place digits agree with `format!` on every field boundary,
+    /// and years outside 0..=9999 keep `format!`'s text.
+    #[test]
+    fn rfc3339_digits_agree_with_format() {
+        let reference = |t: Timestamp| {
+            let secs = t.secs();
+            let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+            let (y, m, d) = crate::parse::time::civil_from_days(days);
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60
+            )
+        };
+        let mut secs: Vec<i64> = vec![
+            0,
+            -1,
+            59,
+            3599,
+            86_399,
+            951_782_400,
+            1_795_303_240,
+            253_402_300_799, // 9999-12-31T23:59:59Z
+            253_402_300_800, // 10000-01-01
+            -62_167_219_200, // 0000-01-01
+            -62_167_219_201, // year -1
+            i64::MAX / 1_000_000,
+            i64::MIN / 1_000_000,
+        ];
+        secs.extend((0..2000).map(|i| i * 7_919_993 - 3_000_000_000));
+        for s in secs {
+            let t = Timestamp::from_secs(s);
+            assert_eq!(t.to_rfc3339(), reference(t), "{s}");
+        }
+        assert_eq!(
+            Timestamp::from_secs(1_795_303_240).to_rfc3339(),
+            "2026-11-21T23:20:40Z"
+        );
+    }
+
+    #[test]
+    fn proto_names_are_what_display_prints() {
+        for n in 0..=255u8 {
+            let p = Proto::from_number(n);
+            assert_eq!(p.name(), p.to_string(), "{n}");
+        }
     }
 }

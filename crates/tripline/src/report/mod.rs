@@ -7,6 +7,7 @@ pub mod text;
 use crate::analyze::{LineTotals, Malformed};
 use crate::input::Input;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use tripline_core::engine::{
@@ -58,7 +59,7 @@ pub struct DecoyReport {
     /// Destination.
     pub dst: IpAddr,
     /// Protocol of the port span.
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     /// Port span every member covered.
     pub ports: PortSpan,
     /// Members and their packets.
@@ -249,7 +250,7 @@ pub struct DestReport {
     /// First packet.
     pub start: String,
     /// Port ranges per protocol (`tcp`, `udp`, `udplite`).
-    pub ports: BTreeMap<String, PortSpan>,
+    pub ports: BTreeMap<Cow<'static, str>, PortSpan>,
     /// Packets per chain, interface and protocol.
     pub chains: Vec<ChainReport>,
     /// Interfaces.
@@ -285,7 +286,7 @@ pub struct ChainReport {
     /// Interface.
     pub interface: String,
     /// Protocol.
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     /// Packets.
     pub packets: u32,
 }
@@ -413,7 +414,7 @@ impl Report {
             .into_iter()
             .map(|g| DecoyReport {
                 dst: g.dst,
-                protocol: g.proto.to_string(),
+                protocol: g.proto.name(),
                 ports: PortSpan { lo: g.lo, hi: g.hi },
                 members: g
                     .members
@@ -602,7 +603,8 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
 
 fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
     let mut sigs: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut destinations = Vec::new();
+    // Sized once: a report entry is large, and growing the vector moved them.
+    let mut destinations = Vec::with_capacity(s.destinations().count());
     for p in s.destinations() {
         for h in p.signatures() {
             *sigs.entry(h.sig).or_default() += u64::from(h.count);
@@ -660,7 +662,7 @@ fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
             ChainReport {
                 chain: chain.as_str(),
                 interface: intf.to_string(),
-                protocol: proto.to_string(),
+                protocol: proto.name(),
                 packets: n,
             }
         })
@@ -672,7 +674,7 @@ fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
         start: rfc3339(p.start()),
         ports: p
             .port_ranges()
-            .map(|r| (r.proto.to_string(), PortSpan { lo: r.lo, hi: r.hi }))
+            .map(|r| (r.proto.name(), PortSpan { lo: r.lo, hi: r.hi }))
             .collect(),
         chains,
         interfaces,
