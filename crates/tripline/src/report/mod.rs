@@ -581,10 +581,15 @@ impl Report {
 /// Other members of a decoy group named in each member's evidence.
 const DECOY_NAMED: usize = 16;
 
+/// The CPUs this process may use for a report, at most 8.
+pub(crate) fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
 /// `items.iter().map(f)`, spread over the CPUs this process may use when
 /// there is enough to share (a report of thousands of sources).
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let cpus = cpus();
     if cpus < 2 || items.len() < 512 {
         return items.iter().map(f).collect();
     }
