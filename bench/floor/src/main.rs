@@ -46,7 +46,9 @@ fn count(part: &[u8]) -> u64 {
         let end = memchr::memchr(b'\n', &part[start..]).map_or(part.len(), |i| start + i);
         let line = &part[start..end];
         start = end + 1;
-        let Some(i) = src_key.find(line) else { continue };
+        let Some(i) = src_key.find(line) else {
+            continue;
+        };
         let (src, n) = ip4(&line[i + 5..]);
         let rest = &line[i + 5 + n..];
         let (dst, m) = rest.strip_prefix(b" DST=").map_or((0, 0), ip4);
