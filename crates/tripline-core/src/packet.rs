@@ -107,9 +107,6 @@ impl Proto {
     pub fn has_ports(self) -> bool {
         matches!(self, Proto::Tcp | Proto::Udp | Proto::UdpLite)
     }
-}
-
-impl Proto {
     /// The name [`Display`](fmt::Display) prints, without an allocation
     /// for the named protocols.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
