@@ -414,7 +414,10 @@ impl Daemon {
             return;
         }
         let backend = r.backend().as_str();
-        let cap = self.engine.config().blocking.max_per_minute;
+        let (cap, block_dl) = {
+            let b = &self.engine.config().blocking;
+            (b.max_per_minute, b.danger_level)
+        };
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let mut alerts = Vec::new();
@@ -436,7 +439,7 @@ impl Daemon {
             }
             self.subscribers
                 .broadcast(&json!({ "type": "event", "event": v }).to_string());
-            if let Some(ev) = n.block_event(backend, cap, now.secs()) {
+            if let Some(ev) = n.block_event(backend, cap, block_dl, now.secs()) {
                 alerts.extend(self.alerter.notify_block(&self.engine, ev, now));
             }
         }

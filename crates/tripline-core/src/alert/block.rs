@@ -30,6 +30,12 @@ pub struct BlockDetails {
     /// Blocks applied again, for [`AlertKind::BlocksRestored`].
     #[serde(default)]
     pub restored: u64,
+    /// What the kernel (or the database) answered, for [`AlertKind::BlockFailed`].
+    #[serde(default)]
+    pub error: String,
+    /// Failures since the previous [`AlertKind::BlockFailed`] alert, this one included.
+    #[serde(default)]
+    pub failures: u64,
 }
 
 /// One responder action to report.

@@ -44,11 +44,16 @@ pub enum AlertKind {
     /// with every current block. About the firewall, not a source: `src` is the
     /// unspecified address and the danger level the highest of the blocks restored.
     BlocksRestored,
+    /// The kernel refused a blocking change (a block not put in place, or not
+    /// lifted): at most one alert an hour, counting the failures in between.
+    /// About the firewall: `src` is the unspecified address, the danger level the
+    /// blocking level.
+    BlockFailed,
 }
 
 impl AlertKind {
     /// The kind as in JSON: `scan`, `limit_reached`, `blocked`, `block_renewed`,
-    /// `unblocked`, `block_limit_reached`, `blocks_restored`.
+    /// `unblocked`, `block_limit_reached`, `blocks_restored`, `block_failed`.
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Scan => "scan",
@@ -58,6 +63,7 @@ impl AlertKind {
             AlertKind::Unblocked => "unblocked",
             AlertKind::BlockLimitReached => "block_limit_reached",
             AlertKind::BlocksRestored => "blocks_restored",
+            AlertKind::BlockFailed => "block_failed",
         }
     }
 
@@ -70,6 +76,7 @@ impl AlertKind {
                 | AlertKind::Unblocked
                 | AlertKind::BlockLimitReached
                 | AlertKind::BlocksRestored
+                | AlertKind::BlockFailed
         )
     }
 }

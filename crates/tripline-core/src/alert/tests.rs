@@ -329,6 +329,8 @@ fn block_ev(kind: AlertKind, src: &str, timeout_secs: u64) -> BlockEvent {
             max_per_minute: 60,
             skipped: 1,
             restored: 0,
+            error: String::new(),
+            failures: 0,
         },
     }
 }
@@ -373,6 +375,71 @@ fn restored_blocks_are_a_status_alert_about_the_firewall() {
     old["kind"] = "blocked".into();
     let back: Alert = serde_json::from_value(old).unwrap();
     assert_eq!(back.block.unwrap().restored, 0);
+}
+
+#[test]
+fn a_refused_blocking_change_is_a_status_alert_on_one_line() {
+    let e = scanned_engine();
+    let mut ev = block_ev(AlertKind::BlockFailed, "0.0.0.0", 0);
+    ev.details.net = String::new();
+    ev.details.backend = "nftables".into();
+    // nft answers over several lines, with a caret line under the command.
+    ev.details.error = "nftables (1 changes): nft -f - failed: Error: Could not process rule: \
+                        Too many open files in system\nadd element inet tripline v4 { \
+                        198.51.100.7 timeout 120s }\n\x1b[31m^^^^^^^^^^^^\x1b[0m\n"
+        .into();
+    ev.details.failures = 3;
+    ev.dl = 5;
+    let a = block_alert(&e, ev, 4, t(1_800_000_100), "fw1".into());
+    assert!(a.kind.is_block());
+    assert_eq!(a.kind.as_str(), "block_failed");
+    let line = text::syslog_line(&a);
+    assert!(
+        line.starts_with("nftables refused a blocking change: nftables (1 changes): nft -f -"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("(3 failures since the last notice)"),
+        "{line}"
+    );
+    assert!(!line.contains('\n') && !line.contains('\x1b'), "{line:?}");
+    assert_eq!(
+        text::subject(&a, "[tripline-alert]", "[tripline-status]"),
+        "[tripline-status] blocking failed on fw1: nftables"
+    );
+    assert_eq!(text::title(&a), "Blocking failed on fw1");
+    let body = text::email_body(&a);
+    for want in [
+        "              Backend: nftables",
+        "             Failures: 3",
+        "Too many open files in system add element inet tripline v4",
+        "may not be blocked",
+        "             Hostname: fw1",
+    ] {
+        assert!(body.contains(want), "missing {want:?} in\n{body}");
+    }
+    assert!(!body.contains("Source:"), "no source to name:\n{body}");
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["kind"], "block_failed");
+    assert_eq!(v["block"]["failures"], 3);
+    // Alerts stored before these fields existed still read back.
+    let mut old = v.clone();
+    let b = old["block"].as_object_mut().unwrap();
+    b.remove("error");
+    b.remove("failures");
+    old["kind"] = "blocked".into();
+    let back: Alert = serde_json::from_value(old).unwrap();
+    let b = back.block.unwrap();
+    assert_eq!((b.error.as_str(), b.failures), ("", 0));
+    // A very long answer is cut.
+    let mut long = block_ev(AlertKind::BlockFailed, "0.0.0.0", 0);
+    long.details.error = "x ".repeat(1000);
+    let a = block_alert(&e, long, 5, t(1_800_000_100), "fw1".into());
+    assert!(
+        text::syslog_line(&a).len() < 400,
+        "{}",
+        text::syslog_line(&a)
+    );
 }
 
 #[test]

@@ -420,7 +420,25 @@ pub fn title(a: &Alert) -> String {
             let n = a.block.as_ref().map_or(0, |b| b.restored);
             format!("Blocks restored: {n} on {} (DL {dl})", a.hostname)
         }
+        AlertKind::BlockFailed => format!("Blocking failed on {}", a.hostname),
     }
+}
+
+/// The kernel's answer on one line of printable text, at most 300 characters:
+/// nft and iptables answer over several lines, and the text goes into syslog
+/// lines and mail subjects.
+fn one_line(error: &str) -> String {
+    let words: Vec<&str> = error.split_whitespace().collect();
+    let mut s: String = words
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    if s.chars().count() == 300 {
+        s.push_str("...");
+    }
+    s
 }
 
 /// psad's `for N seconds` / `(unlimited timeout)`.
@@ -472,6 +490,13 @@ pub fn block_message(a: &Alert) -> Option<String> {
             "{be} objects were gone (a ruleset reload?): re-created them and re-applied {} blocks",
             b.restored
         ),
+        AlertKind::BlockFailed => {
+            let mut m = format!("{be} refused a blocking change: {}", one_line(&b.error));
+            if b.failures > 1 {
+                let _ = write!(m, " ({} failures since the last notice)", b.failures);
+            }
+            m
+        }
         AlertKind::Scan | AlertKind::LimitReached => return None,
     })
 }
@@ -493,6 +518,10 @@ fn block_subject(a: &Alert, status_prefix: &str) -> Option<String> {
         AlertKind::BlocksRestored => format!(
             "{status_prefix} {} blocks restored on {} after a ruleset reload",
             b.restored, a.hostname
+        ),
+        AlertKind::BlockFailed => format!(
+            "{status_prefix} blocking failed on {}: {}",
+            a.hostname, b.backend
         ),
         _ => format!("{status_prefix} {}", block_message(a)?),
     })
@@ -556,6 +585,16 @@ fn block_body(a: &Alert) -> String {
                 "\n    Between the reload and the repair these blocks were not enforced."
             );
         }
+        AlertKind::BlockFailed => {
+            label(&mut o, "Backend", &b.backend);
+            label(&mut o, "Failures", &b.failures.to_string());
+            label(&mut o, "Error", &one_line(&b.error));
+            let _ = writeln!(
+                o,
+                "\n    Sources at the blocking level may not be blocked (or not lifted)\n    \
+                 until this is fixed: see `tripline status` and the daemon's log."
+            );
+        }
         _ => {
             let what = if a.kind == AlertKind::Unblocked {
                 "Unblocked"
@@ -582,7 +621,7 @@ fn block_body(a: &Alert) -> String {
             );
         }
     }
-    if a.kind != AlertKind::BlocksRestored {
+    if !matches!(a.kind, AlertKind::BlocksRestored | AlertKind::BlockFailed) {
         label(&mut o, "Source", &a.src.to_string());
     }
     if let Some(n) = &a.src_dns {

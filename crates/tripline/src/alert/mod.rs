@@ -55,11 +55,15 @@ pub struct Alerter {
     /// `ENABLE_AUTO_IDS_EMAILS` / `ENABLE_RENEW_BLOCK_EMAILS`.
     block_alerts: (bool, bool),
     cap_gate: CapGate,
+    /// The same gate for refused blocking changes.
+    fail_gate: CapGate,
     block_notices: u64,
 }
 
 /// Cap alerts are at most one per this many seconds (the cap's own window).
 const CAP_ALERT_PERIOD: i64 = 60;
+/// At most one `block_failed` alert in this many seconds.
+const FAIL_ALERT_PERIOD: i64 = 3600;
 
 /// Counters for status output.
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +109,7 @@ impl Alerter {
             interval: 5,
             block_alerts: (false, false),
             cap_gate: CapGate::new(),
+            fail_gate: CapGate::new(),
             block_notices: 0,
         }
     }
@@ -122,6 +127,7 @@ impl Alerter {
             interval: cfg.policy.check_interval_secs.max(1) as i64,
             block_alerts: (cfg.block_alerts, cfg.renew_block_alerts),
             cap_gate: CapGate::new(),
+            fail_gate: CapGate::new(),
             block_notices: 0,
         })
     }
@@ -168,8 +174,16 @@ impl Alerter {
         if !on || (ev.kind == AlertKind::BlockRenewed && !renewals) {
             return None;
         }
-        if ev.kind == AlertKind::BlockLimitReached {
-            ev.details.skipped = self.cap_gate.refused(now.secs(), CAP_ALERT_PERIOD)?;
+        match ev.kind {
+            AlertKind::BlockLimitReached => {
+                ev.details.skipped = self.cap_gate.refused(now.secs(), CAP_ALERT_PERIOD)?;
+            }
+            // A refused change may repeat every few seconds while the cause
+            // lasts: one alert an hour, counting the failures in between.
+            AlertKind::BlockFailed => {
+                ev.details.failures = self.fail_gate.refused(now.secs(), FAIL_ALERT_PERIOD)?;
+            }
+            _ => {}
         }
         self.seq += 1;
         self.block_notices += 1;

@@ -209,8 +209,36 @@ fn block(kind: AlertKind, src: &str, dl: u8) -> BlockEvent {
             max_per_minute: 2,
             skipped: 0,
             restored: 0,
+            error: String::new(),
+            failures: 0,
         },
     }
+}
+
+/// A refused blocking change alerts at once, then at most once an hour, with
+/// the failures counted in between; the block alerts switch silences it too.
+#[test]
+fn refused_blocking_changes_alert_once_an_hour() {
+    let cfg = AlertingConfig {
+        block_alerts: true,
+        ..AlertingConfig::default()
+    };
+    let mut alerter = Alerter::from_config(&cfg).unwrap();
+    let e = Engine::new(Arc::new(Config::default()), Arc::new(Rules::default())).unwrap();
+    let fail = |a: &mut Alerter, at: i64| {
+        let mut ev = block(AlertKind::BlockFailed, "0.0.0.0", 5);
+        ev.details.error = "nftables (1 changes): refused".into();
+        ev.details.failures = 1;
+        a.notify_block(&e, ev, Timestamp::from_secs(at))
+            .map(|a| a.block.unwrap().failures)
+    };
+    assert_eq!(fail(&mut alerter, 1_800_000_000), Some(1));
+    assert_eq!(fail(&mut alerter, 1_800_000_010), None);
+    assert_eq!(fail(&mut alerter, 1_800_003_599), None);
+    assert_eq!(fail(&mut alerter, 1_800_003_600), Some(3));
+    assert_eq!(fail(&mut alerter, 1_800_003_601), None);
+    let mut off = Alerter::from_config(&AlertingConfig::default()).unwrap();
+    assert_eq!(fail(&mut off, 1_800_000_000), None);
 }
 
 /// Block notices through a real syslog socket: the channel's minimum level holds, a

@@ -139,12 +139,15 @@ impl Notice {
     }
 
     /// The notice for the alert channels (psad's auto-block status mails): blocks added,
-    /// renewed and lifted, and the blocks-a-minute cap; `None` for the others. `backend`
-    /// names the mechanism, `max_per_minute` is the cap, `now_unix` dates the expiry.
+    /// renewed and lifted, the blocks-a-minute cap, repairs and refused changes; `None`
+    /// for the others. `backend` names the mechanism, `max_per_minute` is the cap,
+    /// `block_dl` the blocking level (a refused change's level), `now_unix` dates the
+    /// expiry.
     pub fn block_event(
         &self,
         backend: &str,
         max_per_minute: u32,
+        block_dl: u8,
         now_unix: i64,
     ) -> Option<BlockEvent> {
         // A single host reads as psad writes it: the bare address.
@@ -161,6 +164,8 @@ impl Notice {
             max_per_minute,
             skipped: 0,
             restored: 0,
+            error: String::new(),
+            failures: 0,
         };
         let (kind, src, dl, details) = match self {
             Notice::Blocked {
@@ -209,7 +214,19 @@ impl Notice {
                     ..details(&IpNet::host(NO_SOURCE), 0, false)
                 },
             ),
-            Notice::Skipped { .. } | Notice::Restored { .. } | Notice::Error(_) => return None,
+            // About the firewall, not a source; the alerter lets one through an hour.
+            Notice::Error(e) => (
+                AlertKind::BlockFailed,
+                NO_SOURCE,
+                block_dl,
+                BlockDetails {
+                    net: String::new(),
+                    error: e.clone(),
+                    failures: 1,
+                    ..details(&IpNet::host(NO_SOURCE), 0, false)
+                },
+            ),
+            Notice::Skipped { .. } | Notice::Restored { .. } => return None,
         };
         Some(BlockEvent {
             kind,
@@ -736,7 +753,7 @@ mod tests {
             .expect("the second source hits the cap");
         assert_eq!(capped.to_json()["alert"], true);
         // Both reach the alert channels: the (dry-run) block and the cap.
-        let b = notices[0].block_event("nftables", 1, 100).unwrap();
+        let b = notices[0].block_event("nftables", 1, 5, 100).unwrap();
         assert_eq!(b.kind, AlertKind::Blocked);
         assert!(b.details.dry_run);
         assert_eq!(
@@ -747,14 +764,19 @@ mod tests {
             b.details.expires_unix,
             Some(100 + b.details.timeout_secs as i64)
         );
-        let c = capped.block_event("nftables", 1, 100).unwrap();
+        let c = capped.block_event("nftables", 1, 5, 100).unwrap();
         assert_eq!(
             (c.kind, c.details.max_per_minute),
             (AlertKind::BlockLimitReached, 1)
         );
-        assert!(Notice::Error("x".into())
-            .block_event("nftables", 1, 0)
-            .is_none());
+        let f = Notice::Error("nftables (1 changes): refused".into())
+            .block_event("nftables", 1, 4, 0)
+            .unwrap();
+        assert_eq!(
+            (f.kind, f.src, f.dl, f.details.failures),
+            (AlertKind::BlockFailed, NO_SOURCE, 4, 1)
+        );
+        assert_eq!(f.details.error, "nftables (1 changes): refused");
         assert!(r.blocks().is_empty(), "dry run records nothing");
         assert_eq!(
             r.policy
