@@ -472,8 +472,9 @@ fn fw_check_tells_a_logging_policy_from_a_silent_one() {
 }
 
 /// An admin's firewall reload (`nft flush ruleset`) deletes Tripline's table: the next
-/// block fails in the kernel, and that failure reaches `tripline status` (and stderr),
-/// not only the event stream the systemd unit's `--quiet` hides.
+/// block fails in the kernel, and that failure reaches the alert channels (a
+/// `block_failed` alert) and `tripline status` (and stderr), not only the event
+/// stream the systemd unit's `--quiet` hides.
 #[test]
 fn a_block_the_kernel_refuses_is_reported_in_status() {
     let Some((lab, dir)) = nft_lab() else { return };
@@ -496,6 +497,20 @@ fn a_block_the_kernel_refuses_is_reported_in_status() {
         v["event"] == "block_error"
     });
     assert!(ev["error"].as_str().unwrap().contains("nftables"), "{ev}");
+    // And an alert on the channels: about the firewall, its error on one line.
+    let alert = wait_event(&d.events, "block_failed alert", |v| {
+        v["event"] == "alert" && v["alert"]["kind"] == "block_failed"
+    });
+    let a = &alert["alert"];
+    assert_eq!(a["src"], "0.0.0.0", "{alert}");
+    assert_eq!(a["danger_level"], 3, "the blocking level: {alert}");
+    assert_eq!(a["block"]["failures"], 1, "{alert}");
+    let reason = a["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("nftables refused a blocking change: nftables (")
+            && !reason.contains('\n'),
+        "{alert}"
+    );
     let problems = || -> Option<String> {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_tripline"))
             .args(["status", "--json", "--state-dir"])
