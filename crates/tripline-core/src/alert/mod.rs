@@ -44,8 +44,9 @@ pub enum AlertKind {
     /// with every current block. About the firewall, not a source: `src` is the
     /// unspecified address and the danger level the highest of the blocks restored.
     BlocksRestored,
-    /// The kernel refused a blocking change (a block not put in place, or not
-    /// lifted): at most one alert an hour, counting the failures in between.
+    /// A blocking change failed, the kernel or the database refusing it (a block
+    /// not put in place, or not lifted): at most one alert an hour, counting the
+    /// failures in between.
     /// About the firewall: `src` is the unspecified address, the danger level the
     /// blocking level.
     BlockFailed,

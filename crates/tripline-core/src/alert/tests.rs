@@ -395,7 +395,7 @@ fn a_refused_blocking_change_is_a_status_alert_on_one_line() {
     assert_eq!(a.kind.as_str(), "block_failed");
     let line = text::syslog_line(&a);
     assert!(
-        line.starts_with("nftables refused a blocking change: nftables (1 changes): nft -f -"),
+        line.starts_with("nftables blocking failed: nftables (1 changes): nft -f -"),
         "{line}"
     );
     assert!(

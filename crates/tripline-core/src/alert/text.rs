@@ -491,7 +491,7 @@ pub fn block_message(a: &Alert) -> Option<String> {
             b.restored
         ),
         AlertKind::BlockFailed => {
-            let mut m = format!("{be} refused a blocking change: {}", one_line(&b.error));
+            let mut m = format!("{be} blocking failed: {}", one_line(&b.error));
             if b.failures > 1 {
                 let _ = write!(m, " ({} failures since the last notice)", b.failures);
             }
