@@ -507,8 +507,7 @@ fn a_block_the_kernel_refuses_is_reported_in_status() {
     assert_eq!(a["block"]["failures"], 1, "{alert}");
     let reason = a["reason"].as_str().unwrap_or_default();
     assert!(
-        reason.starts_with("nftables blocking failed: nftables (")
-            && !reason.contains('\n'),
+        reason.starts_with("nftables blocking failed: nftables (") && !reason.contains('\n'),
         "{alert}"
     );
     let problems = || -> Option<String> {
