@@ -428,14 +428,11 @@ pub fn title(a: &Alert) -> String {
 /// nft and iptables answer over several lines, and the text goes into syslog
 /// lines and mail subjects.
 fn one_line(error: &str) -> String {
-    let words: Vec<&str> = error.split_whitespace().collect();
-    let mut s: String = words
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    if s.chars().count() == 300 {
+    let joined = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = joined.chars().filter(|c| !c.is_control());
+    let mut s: String = chars.by_ref().take(300).collect();
+    // Marked only when something was cut.
+    if chars.next().is_some() {
         s.push_str("...");
     }
     s
