@@ -35,33 +35,25 @@ with open(big, "rb") as f, open(out, "wb") as o:
 PY
 fi
 (cd "$ROOT" && cargo build --release -q -p tripline)
-TL=$ROOT/target/release/tripline
-echo "# $(date -u +%FT%TZ)  $(nproc) vCPU; $LOG: $(wc -l < "$LOG") lines, $NSRC sources"
-python3 - "${REPS:-7}" "$LOG" "$(nproc)" "$TL" ${TL_BASE:+"$TL_BASE"} <<'PY'
-import os, subprocess, sys, time
-reps, log, ncpu, bins = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
-runs = [
-    ("analyze -j1", "0", ["analyze", "--no-progress", "-j", "1", log]),
-    ("analyze -j1 --summary", "0", ["analyze", "--no-progress", "-j", "1", "--summary", log]),
-    ("analyze -j1 --json", "0", ["analyze", "--no-progress", "-j", "1", "--json", log]),
-    (f"analyze -j{ncpu}", f"0-{int(ncpu) - 1}", ["analyze", "--no-progress", "-j", ncpu, log]),
-]
-best = {}
-null = open(os.devnull, "w")
-for _ in range(reps):
-    for label, cpus, args in runs:
-        for b in bins:
-            t0 = time.perf_counter()
-            p = subprocess.Popen(["taskset", "-c", cpus, b] + args, stdout=null)
-            _, status, _ = os.wait4(p.pid, 0)
-            wall = time.perf_counter() - t0
-            if status != 0:
-                sys.exit(f"{b} {args} failed")
-            best[label, b] = min(best.get((label, b), 1e9), wall)
-for label, _, _ in runs:
-    cells = "  ".join(f"{best[label, b]:7.3f} s" for b in bins)
-    ratio = f"  base/this {best[label, bins[1]] / best[label, bins[0]]:.2f}x" if len(bins) > 1 else ""
-    print(f"{label:<24} {cells}{ratio}")
+TL=${CARGO_TARGET_DIR:-$ROOT/target}/release/tripline
+N=$(nproc)
+echo "# $(date -u +%FT%TZ)  $N vCPU; $LOG: $(wc -l < "$LOG") lines, $NSRC sources"
+BINS=("$TL" ${TL_BASE:+"$TL_BASE"})
+RUNS=("-j1|0|-j 1" "-j1 --summary|0|-j 1 --summary" "-j1 --json|0|-j 1 --json" "-j$N|0-$((N - 1))|-j $N")
+for r in "${RUNS[@]}"; do
+  IFS='|' read -r label cpus args <<< "$r"
+  for b in "${BINS[@]}"; do
+    printf 'analyze %s\t%s\t%s analyze --no-progress %s %s\n' "$label" "$cpus" "$b" "$args" "$LOG"
+  done
+done | python3 "$ROOT/bench/rounds.py" "${REPS:-7}" | python3 -c '
+import sys
+bins = sys.argv[1:]
+rows = [r.rstrip("\n").split("\t") for r in sys.stdin]
+for i in range(0, len(rows), len(bins)):
+    walls = [float(r[1]) for r in rows[i:i + len(bins)]]
+    cells = "  ".join(f"{w:7.3f} s" for w in walls)
+    ratio = f"  base/this {walls[1] / walls[0]:.2f}x" if len(walls) > 1 else ""
+    print(f"{rows[i][0]:<24} {cells}{ratio}")
 if len(bins) > 1:
     print(f"# columns: {bins[0]}  {bins[1]}")
-PY
+' "${BINS[@]}"
