@@ -1,11 +1,12 @@
 //! Signature matching throughput on the parser's checked-in corpus sample
 //! (`test_data/parse/bench_sample.log`), with psad's rule file (when
 //! installed) and with our built-in rules, in both matching modes.
-//! Criterion reports packets per second (`Throughput::Elements`).
+//! Criterion reports packets per second (`Throughput::Elements`), without
+//! and with a `MatchMemo` (the engine's way).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tripline_core::parse::parse_line;
-use tripline_core::signature::SignatureSet;
+use tripline_core::signature::{MatchMemo, SignatureSet};
 use tripline_core::{Packet, ParseOptions};
 
 const SAMPLE: &str = include_str!("../test_data/parse/bench_sample.log");
@@ -63,8 +64,17 @@ fn bench(c: &mut Criterion) {
                 }
                 best = best.min(t.elapsed().as_nanos() as f64 / pkts.len() as f64);
             }
+            let mut memo = MatchMemo::default();
+            let mut best_memo = f64::MAX;
+            for _ in 0..200 {
+                let t = std::time::Instant::now();
+                for p in &pkts {
+                    set.match_packet_memo(black_box(p), compat, &mut memo, &mut out);
+                }
+                best_memo = best_memo.min(t.elapsed().as_nanos() as f64 / pkts.len() as f64);
+            }
             eprintln!(
-                "signatures/{name}/{}: best {best:.1} ns/packet",
+                "signatures/{name}/{}: best {best:.1} ns/packet, {best_memo:.1} with a memo",
                 if compat { "compat" } else { "fixed" }
             );
         }
@@ -75,11 +85,22 @@ fn bench(c: &mut Criterion) {
         for compat in [false, true] {
             let id = format!("{name}/{}", if compat { "compat" } else { "fixed" });
             let mut out = Vec::with_capacity(16);
-            g.bench_function(id, |b| {
+            g.bench_function(&id, |b| {
                 b.iter(|| {
                     let mut n = 0;
                     for p in &pkts {
                         set.match_packet(black_box(p), compat, &mut out);
+                        n += out.len();
+                    }
+                    n
+                })
+            });
+            let mut memo = MatchMemo::default();
+            g.bench_function(format!("{id}/memo"), |b| {
+                b.iter(|| {
+                    let mut n = 0;
+                    for p in &pkts {
+                        set.match_packet_memo(black_box(p), compat, &mut memo, &mut out);
                         n += out.len();
                     }
                     n

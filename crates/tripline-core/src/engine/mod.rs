@@ -425,6 +425,7 @@ pub struct Engine {
     seen_tcp_options: bool,
     interval: Vec<u32>,
     sig_buf: Vec<u32>,
+    sig_memo: crate::signature::MatchMemo,
     sid_finder: Option<memchr::memmem::Finder<'static>>,
     last_sweep: Option<Timestamp>,
     /// OS fingerprint state by source index, only for sources that sent SYNs
@@ -479,6 +480,7 @@ impl Engine {
             seen_tcp_options: false,
             interval: Vec::new(),
             sig_buf: Vec::new(),
+            sig_memo: Default::default(),
             sid_finder,
             last_sweep: None,
             os: HashMap::default(),
@@ -785,9 +787,12 @@ impl Engine {
             && !self.rules.signatures.sigs.is_empty()
         {
             let mut buf = std::mem::take(&mut self.sig_buf);
-            self.rules
-                .signatures
-                .match_packet(pkt, cfg.psad_compat, &mut buf);
+            self.rules.signatures.match_packet_memo(
+                pkt,
+                cfg.psad_compat,
+                &mut self.sig_memo,
+                &mut buf,
+            );
             if !buf.is_empty() {
                 let mut pkt_dl = 0u8;
                 let mut best = buf[0];

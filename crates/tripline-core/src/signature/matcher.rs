@@ -24,6 +24,8 @@ use crate::net::IpNet;
 use crate::packet::{Packet, Proto, TcpFlags};
 use std::net::IpAddr;
 
+pub(crate) mod memo;
+
 /// One candidate: a rule index plus cheap pre-tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Cand {
@@ -293,6 +295,8 @@ struct ModeIndex {
     none: KeyIndex,
     /// `ip` rules, per `REQ_*` bits a packet has: only those it can satisfy.
     ip: [Vec<Cand>; 4],
+    /// The value classes a memo keys on.
+    classes: memo::Classes,
 }
 
 fn range_of(r: &IntRange, compat: bool) -> (i64, i64, bool) {
@@ -464,6 +468,7 @@ impl ModeIndex {
         mi.tcp_rev = KeyIndex::build(&tcp_rev, 65535, 8);
         mi.udp_rev = KeyIndex::build(&udp_rev, 65535, 8);
         mi.icmp = KeyIndex::build(&icmp, 255, 0);
+        mi.classes = memo::Classes::build(sigs, &mi.rules, &mi.checks, compat);
         mi
     }
 }
@@ -478,6 +483,11 @@ pub(crate) struct Index {
 }
 
 impl Index {
+    /// The index of a mode, unless it is stale (built for another rule count).
+    fn mode(&self, compat: bool, rules: usize) -> Option<&ModeIndex> {
+        (self.n == rules).then_some(if compat { &self.compat } else { &self.fixed })
+    }
+
     pub(crate) fn build(sigs: &[Signature]) -> Index {
         Index {
             n: sigs.len(),
@@ -806,14 +816,43 @@ fn fast_matches(mi: &ModeIndex, c: Cand, p: &Pkt<'_, '_>, set: &SignatureSet) ->
 
 pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, out: &mut Vec<u32>) {
     let p = Pkt::new(pkt, compat);
-    // psad never matches `ip` rules on IPv6 packets.
-    let ip_rules = !(compat && p.v6);
-    let idx = &set.index;
-    if idx.n != set.sigs.len() {
-        linear(set, &p, ip_rules, out);
+    match set.index.mode(compat, set.sigs.len()) {
+        Some(mi) => indexed(set, mi, &p, out),
+        None => linear(set, &p, !(compat && p.v6), out),
+    }
+}
+
+/// [`match_packet`] through `memo`: a packet whose values fall in the same
+/// classes as a recent one's gets its matches without testing a rule.
+pub(crate) fn match_packet_memo(
+    set: &SignatureSet,
+    pkt: &Packet<'_>,
+    compat: bool,
+    memo: &mut memo::MatchMemo,
+    out: &mut Vec<u32>,
+) {
+    let p = Pkt::new(pkt, compat);
+    let Some(mi) = set.index.mode(compat, set.sigs.len()) else {
+        linear(set, &p, !(compat && p.v6), out);
+        return;
+    };
+    memo.own(set);
+    let Some(key) = mi.classes.key(&p, &mut memo.last) else {
+        indexed(set, mi, &p, out);
+        return;
+    };
+    if memo.get(&key, out) {
         return;
     }
-    let mi = if compat { &idx.compat } else { &idx.fixed };
+    indexed(set, mi, &p, out);
+    memo.put(key, out);
+}
+
+/// Candidates from the mode's index, each tested in full.
+fn indexed(set: &SignatureSet, mi: &ModeIndex, p: &Pkt<'_, '_>, out: &mut Vec<u32>) {
+    let (pkt, compat) = (p.pkt, p.compat);
+    // psad never matches `ip` rules on IPv6 packets.
+    let ip_rules = !(compat && p.v6);
     let (list, key) = match pkt.proto {
         Proto::Tcp => (&mi.tcp, p.dport as u32),
         Proto::Udp => (&mi.udp, p.dport as u32),
@@ -823,7 +862,7 @@ pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, o
     // Plain loops: a chained iterator costs a branch per step.
     for part in [list.get(key), list.any(p.flags)] {
         for &c in part {
-            if c.pretest(&p) && fast_matches(mi, c, &p, set) {
+            if c.pretest(p) && fast_matches(mi, c, p, set) {
                 out.push(c.idx);
             }
         }
@@ -843,7 +882,7 @@ pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, o
         for part in [list.get(key), list.any(p.flags)] {
             for &c in part {
                 // A `<>` rule may match both ways; report it once.
-                if c.pretest(&p) && fast_matches(mi, c, &p, set) && !out.contains(&c.idx) {
+                if c.pretest(p) && fast_matches(mi, c, p, set) && !out.contains(&c.idx) {
                     out.push(c.idx);
                 }
             }
@@ -852,7 +891,7 @@ pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, o
     }
     if ip_rules {
         for &c in &mi.ip[(p.have & 3) as usize] {
-            if c.pretest(&p) && fast_matches(mi, c, &p, set) {
+            if c.pretest(p) && fast_matches(mi, c, p, set) {
                 out.push(c.idx);
             }
         }

@@ -67,6 +67,7 @@ mod tests;
 pub use dl::{convert_snort_priority, Classification, ReferenceConfig, RuleDl};
 pub use fwsnort::{fwsnort_tag, FwsnortTag, SnortRule, SnortRules};
 pub use ipopts::{IpOption, IpOptions};
+pub use matcher::memo::MatchMemo;
 pub use range::IntRange;
 pub use rule::{AddrSpec, Conditions, Direction, FlagMode, FlagSpec, IpOptsSpec, SigProto};
 
@@ -339,6 +340,22 @@ impl SignatureSet {
     pub fn match_packet(&self, pkt: &Packet<'_>, compat: bool, out: &mut Vec<u32>) {
         out.clear();
         matcher::match_packet(self, pkt, compat, out);
+    }
+
+    /// [`SignatureSet::match_packet`], the same result in the same order,
+    /// through `memo`: a packet whose tested values fall in the same classes
+    /// as a recent packet's (the same flags, ports in the same gap between
+    /// the rules' ports, ...) gets that packet's matches without a rule test.
+    /// A memo serves one set at a time (it starts over with another).
+    pub fn match_packet_memo(
+        &self,
+        pkt: &Packet<'_>,
+        compat: bool,
+        memo: &mut MatchMemo,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        matcher::match_packet_memo(self, pkt, compat, memo, out);
     }
 }
 

@@ -1154,3 +1154,148 @@ fn cross_check_with_psad_results() {
     );
     assert!(expected.len() > 150);
 }
+
+/// Rules over every value class the memo keys on: address lists and
+/// negations, port ranges both ways, each numeric keyword, flag modifiers.
+const CLASS_RULES: &str = concat!(
+    "alert tcp $EXTERNAL_NET 1024: -> [10.0.0.0/8,192.168.1.0/24] 80 (msg:\"a\"; psad_id:1; ",
+    "ttl:>10; id:!5; psad_ip_len:<=100; flags:S+,12; window:>=512; dsize:>0; psad_dsize:<800;)\n",
+    "alert tcp any any -> any 6000:6063 (msg:\"b\"; psad_id:2; flags:S;)\n",
+    "alert tcp any !80 <> 10.0.0.0/8 :1023 (msg:\"c\"; psad_id:3; seq:1:5; ack:<9;)\n",
+    "alert tcp any any <- any 22 (msg:\"d\"; psad_id:4; flow:established;)\n",
+    "alert tcp !10.0.0.0/8 any -> any any (msg:\"e\"; psad_id:5; flags:0;)\n",
+    "alert tcp any any -> any 0 (msg:\"f\"; psad_id:6;)\n",
+    "alert udp !198.51.100.0/24 !53 <> any :1023 (msg:\"g\"; psad_id:7;)\n",
+    "alert udp any any -> 2001:db8::/32 any (msg:\"h\"; psad_id:8; dsize:>100;)\n",
+    "alert icmp any any -> any any (msg:\"i\"; psad_id:9; itype:8; icode:>0; icmp_id:456; icmp_seq:0;)\n",
+    "alert icmp any any -> any any (msg:\"j\"; psad_id:10; itype:3:5; ttl:<64;)\n",
+    "alert icmp any any -> any any (msg:\"k\"; psad_id:11; itype:!0; icmp_seq:<10; dsize:4;)\n",
+    "alert ip any any -> any any (msg:\"l\"; psad_id:12; ttl:0;)\n",
+    "alert ip any any -> any any (msg:\"m\"; psad_id:13; sameip;)\n",
+    "alert ip any any <- any any (msg:\"n\"; psad_id:14; ip_proto:47;)\n",
+    "alert ip any any -> any any (msg:\"o\"; psad_id:15; ipopts:lsrr;)\n",
+    "alert ip 10.0.0.0/8 any -> any any (msg:\"p\"; psad_id:16; id:<100;)\n",
+    "alert tcp any any -> any any (msg:\"q\"; psad_id:17; flags:*FU;)\n",
+    "alert tcp any any -> any any (msg:\"r\"; psad_id:18; flags:!A;)\n",
+);
+
+/// Packets with values drawn around the rules' edges, and random ones.
+fn edge_packets(n: usize) -> Vec<Packet<'static>> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let ports = [
+        0, 1, 21, 22, 23, 53, 79, 80, 81, 1023, 1024, 5999, 6000, 6063, 6064, 65535,
+    ];
+    let small = [
+        0, 1, 4, 5, 8, 9, 10, 11, 63, 64, 99, 100, 101, 255, 456, 511, 512, 799, 800,
+    ];
+    let v4 = [
+        "10.1.2.3",
+        "10.0.0.1",
+        "192.168.1.5",
+        "198.51.100.9",
+        "203.0.113.4",
+    ];
+    let v6 = ["2001:db8::1", "2001:db8::2", "2001:db9::2"];
+    let pick = |rnd: &mut dyn FnMut(u64) -> u64, list: &[u32], max: u64| -> u32 {
+        if rnd(3) == 0 {
+            rnd(max + 1) as u32
+        } else {
+            list[rnd(list.len() as u64) as usize]
+        }
+    };
+    (0..n)
+        .map(|_| {
+            let fam: &[&'static str] = if rnd(4) == 0 { &v6 } else { &v4 };
+            let src = fam[rnd(fam.len() as u64) as usize];
+            let dst = if rnd(8) == 0 {
+                src
+            } else {
+                fam[rnd(fam.len() as u64) as usize]
+            };
+            let protos = [
+                Proto::Tcp,
+                Proto::Udp,
+                Proto::Icmp,
+                Proto::Other(47),
+                Proto::UdpLite,
+            ];
+            let proto = match protos[rnd(5) as usize] {
+                Proto::Icmp if src.contains(':') => Proto::Icmp6,
+                p => p,
+            };
+            let mut p = base(src, dst, proto);
+            p.ttl = pick(&mut rnd, &small, 255) as u8;
+            p.len = pick(&mut rnd, &small, 1500) + 20;
+            p.ip_id = (rnd(4) != 0).then(|| pick(&mut rnd, &small, 65535));
+            if rnd(10) == 0 {
+                p.in_if = "lo";
+            }
+            if rnd(20) == 0 {
+                p.ip_options = "830700";
+            }
+            if proto.has_ports() {
+                p.sport = Some(pick(&mut rnd, &ports, 65535) as u16);
+                p.dport = Some(pick(&mut rnd, &ports, 65535) as u16);
+            }
+            match proto {
+                Proto::Tcp if rnd(10) != 0 => {
+                    p.tcp = Some(Tcp {
+                        window: pick(&mut rnd, &small, 65535) as u16,
+                        flags: TcpFlags(rnd(256) as u8),
+                        seq: (rnd(2) == 0).then(|| pick(&mut rnd, &small, 1 << 32)),
+                        ack: (rnd(2) == 0).then(|| pick(&mut rnd, &small, 1 << 32)),
+                        options: if rnd(3) == 0 { "020405b4" } else { "" },
+                        ..Tcp::default()
+                    })
+                }
+                Proto::Udp | Proto::UdpLite => p.udp_len = Some(pick(&mut rnd, &small, 1500)),
+                Proto::Icmp | Proto::Icmp6 => {
+                    p.icmp = Some(Icmp {
+                        kind: pick(&mut rnd, &small, 255) as u8,
+                        code: pick(&mut rnd, &small, 255) as u8,
+                        id: (rnd(2) == 0).then(|| pick(&mut rnd, &small, 65535) as u16),
+                        seq: (rnd(2) == 0).then(|| pick(&mut rnd, &small, 65535) as u16),
+                        ..Icmp::default()
+                    })
+                }
+                _ => {}
+            }
+            p
+        })
+        .collect()
+}
+
+/// The memo gives what full matching gives, in the same order, on packets
+/// around every rule's edges, with real rule files and corpus lines too;
+/// and it does answer from memory.
+#[test]
+fn memo_agrees_with_full_matching() {
+    let mut sets = vec![SignatureSet::builtin(), one(CLASS_RULES)];
+    sets.extend(psad_set());
+    let mut pkts = edge_packets(30_000);
+    let lines = corpus().unwrap_or_default();
+    pkts.extend(lines.iter().step_by(3).filter_map(|l| kline(l)));
+    let (mut plain, mut memoised) = (Vec::new(), Vec::new());
+    for set in &sets {
+        for compat in [false, true] {
+            let mut memo = MatchMemo::default();
+            let (mut hits, mut matched) = (0, 0);
+            // Twice over: the second pass meets every key again.
+            for p in pkts.iter().chain(&pkts) {
+                set.match_packet(p, compat, &mut plain);
+                set.match_packet_memo(p, compat, &mut memo, &mut memoised);
+                assert_eq!(plain, memoised, "compat {compat}: {p:?}");
+                matched += usize::from(!plain.is_empty());
+            }
+            hits += memo.hits;
+            assert!(hits * 2 > pkts.len(), "{hits} memo hits");
+            assert!(matched > 500, "only {matched} packets matched");
+        }
+    }
+}
