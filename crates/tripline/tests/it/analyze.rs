@@ -345,6 +345,47 @@ fn lines_that_are_not_utf8_are_counted_not_dropped() {
     assert_eq!(r["totals"]["firewall_lines"], 2);
 }
 
+/// Lines that are not UTF-8 amid tens of kilobytes of good ones (and CRLF
+/// endings) cost none of their neighbours, and one engine reports what the
+/// shards report.
+#[test]
+fn a_line_that_is_not_utf8_amid_a_block_keeps_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mixed.log");
+    let text = std::fs::read_to_string(sample()).unwrap();
+    let lines: Vec<&str> = text.lines().take(400).collect();
+    let mut data = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i % 150 == 75 {
+            data.extend(l.bytes().map(|b| if b == b'_' { 0xff } else { b }));
+        } else {
+            data.extend_from_slice(l.as_bytes());
+        }
+        data.extend_from_slice(if i % 7 == 0 { b"\r\n" } else { b"\n" });
+    }
+    assert!(data.len() > 3 * (16 << 10), "{} bytes", data.len());
+    std::fs::write(&log, data).unwrap();
+    let log = log.to_str().unwrap();
+    let one = analyze_json(&["-j", "1", "--min-dl", "0", log]);
+    let good = analyze_json(&["-j", "1", "--min-dl", "0", &sample_head(&dir, &lines)]);
+    assert_eq!(one["totals"]["lines"], 400);
+    assert_eq!(
+        one["totals"]["firewall_lines"],
+        good["totals"]["firewall_lines"]
+    );
+    assert_eq!(one["totals"]["packets"], good["totals"]["packets"]);
+    let two = analyze_json(&["-j", "2", "--min-dl", "0", log]);
+    assert_eq!(one["sources"], two["sources"]);
+    assert_eq!(one["totals"], two["totals"]);
+}
+
+/// `lines` written to a file of their own in `dir`.
+fn sample_head(dir: &tempfile::TempDir, lines: &[&str]) -> String {
+    let p = dir.path().join("good.log");
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    p.to_string_lossy().into_owned()
+}
+
 #[test]
 fn toml_config_loads_and_a_typo_names_file_line_and_suggestion() {
     let example = repo().join("examples/tripline.toml");
