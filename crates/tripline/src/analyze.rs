@@ -4,8 +4,10 @@
 //! With `--jobs N > 1` the sources are sharded: the reader hands every
 //! chunk of lines to N workers, and each worker runs its own engine on the
 //! lines whose source address hashes to it. Per-source state never crosses
-//! shards, so the merged report is the serial one; only the Masscan
-//! heuristic ("TCP options were seen before") is tracked per shard.
+//! shards, so the merged report is the serial one. What one engine carries
+//! from line to line across sources is shared: the Masscan heuristic ("TCP
+//! options were seen before") is noted in every shard at the same line, and
+//! the shards' clocks meet at the start of each input ([`ClockSync`]).
 //! psad-compat, CSV and `MAX_SCAN_IP_PAIRS` runs are serial.
 
 use crate::cli::{AnalyzeArgs, Format};
@@ -98,6 +100,8 @@ struct Worker {
     first_report: HashMap<IpAddr, u64>,
     /// This worker's shard and the number of shards.
     shard: (usize, usize),
+    /// The input being read, for [`ClockSync`].
+    input: Option<usize>,
 }
 
 /// Cheap test for a line that may carry TCP options, before asking the engine.
@@ -128,7 +132,22 @@ impl Worker {
             last_time: Timestamp(0),
             journal: None,
             first_report: HashMap::new(),
+            input: None,
         }
+    }
+
+    /// Before a chunk of `input`: at the start of each input after the
+    /// first, meet the other shards' workers (see [`ClockSync`]).
+    fn enter(&mut self, input: usize, sync: &ClockSync) {
+        if self.input == Some(input) {
+            return;
+        }
+        if self.input.is_some() {
+            let t = sync.meet(self.engine.now().max(self.last_time));
+            self.engine.advance_clock(t);
+            self.last_time = self.last_time.max(t);
+        }
+        self.input = Some(input);
     }
 
     /// Another shard's line, in log order. The Masscan marker rests on "TCP
@@ -667,6 +686,7 @@ fn mapped_shards(
     opts: &ParseOptions,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<Vec<Worker>> {
+    let sync = ClockSync::new(jobs);
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -675,8 +695,11 @@ fn mapped_shards(
             let (tx, rx) = sync_channel::<Arc<Routed>>(1);
             senders.push(tx);
             let mut w = Worker::new(new_engine(config, rules)?, keep, None, (me, jobs));
+            let sync = &sync;
             handles.push(scope.spawn(move || {
+                let _member = Member(sync);
                 for r in rx {
+                    w.enter(r.input, sync);
                     let name = &names[r.input];
                     if r.journal {
                         // (The main thread only looks into plain text.)
@@ -737,6 +760,87 @@ fn mapped_shards(
     })
 }
 
+/// Keeps the clocks of the shards' engines together at the start of each
+/// input. One engine enters a file with the latest time of every line before
+/// it: an undated (dmesg) file's lines take that time, and an older rotated
+/// log's packets count from it (time never runs backwards in an engine).
+/// So every shard's engine must enter the file with that same time, the
+/// latest of all shards: each worker waits here for the others to finish
+/// the previous input. A worker that ends (or panics) stops being waited for.
+struct ClockSync {
+    state: std::sync::Mutex<SyncState>,
+    met: std::sync::Condvar,
+}
+
+struct SyncState {
+    members: usize,
+    arrived: usize,
+    round: u64,
+    latest: Timestamp,
+    /// The latest time when the last round was complete.
+    agreed: Timestamp,
+}
+
+impl ClockSync {
+    fn new(members: usize) -> Self {
+        ClockSync {
+            state: std::sync::Mutex::new(SyncState {
+                members,
+                arrived: 0,
+                round: 0,
+                latest: Timestamp(i64::MIN),
+                agreed: Timestamp(i64::MIN),
+            }),
+            met: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait for every member with this one's clock; the latest of all.
+    fn meet(&self, now: Timestamp) -> Timestamp {
+        let mut s = self.lock();
+        s.latest = s.latest.max(now);
+        s.arrived += 1;
+        let round = s.round;
+        if s.arrived >= s.members {
+            Self::complete(&mut s);
+            self.met.notify_all();
+        }
+        while s.round == round {
+            s = self.met.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s.agreed
+    }
+
+    fn complete(s: &mut SyncState) {
+        s.arrived = 0;
+        s.round += 1;
+        s.agreed = s.latest;
+    }
+
+    fn leave(&self) {
+        let mut s = self.lock();
+        s.members = s.members.saturating_sub(1);
+        if s.arrived > 0 && s.arrived >= s.members {
+            Self::complete(&mut s);
+            self.met.notify_all();
+        }
+    }
+}
+
+/// A worker thread's membership of a [`ClockSync`], ended on drop (also
+/// when the worker panics, so the others never wait for it in vain).
+struct Member<'a>(&'a ClockSync);
+
+impl Drop for Member<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
 /// Wait for every worker thread; a panic becomes an error.
 fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Result<Vec<T>> {
     handles
@@ -758,6 +862,7 @@ fn sharded(
     opts: &ParseOptions,
     read_all: impl FnOnce(&mut dyn FnMut(Chunk<&[u8]>)) -> Result<()>,
 ) -> Result<Vec<Worker>> {
+    let sync = ClockSync::new(jobs);
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut handles = Vec::new();
@@ -765,8 +870,11 @@ fn sharded(
             let (tx, rx) = sync_channel::<Arc<Chunk<Vec<u8>>>>(8);
             senders.push(tx);
             let mut w = Worker::new(new_engine(config, rules)?, keep, None, (me, jobs));
+            let sync = &sync;
             handles.push(scope.spawn(move || {
+                let _member = Member(sync);
                 for c in rx {
+                    w.enter(c.input, sync);
                     w.chunk(&c, names, opts);
                 }
                 w.finish(names)
@@ -792,7 +900,37 @@ fn sharded(
 
 #[cfg(test)]
 mod tests {
-    use super::Sharder;
+    use super::{ClockSync, Member, Sharder};
+    use tripline_core::Timestamp;
+
+    /// Members meet on the latest clock, round after round; one that ends
+    /// (here: panics) is no longer waited for.
+    #[test]
+    fn clock_sync_agrees_on_the_latest_and_never_waits_for_the_gone() {
+        let sync = ClockSync::new(3);
+        let got: Vec<Vec<Timestamp>> = std::thread::scope(|s| {
+            let quitter = s.spawn(|| {
+                let _m = Member(&sync);
+                assert_eq!(sync.meet(Timestamp(7)), Timestamp(9));
+                panic!("a worker's bug");
+            });
+            let members: Vec<_> = [5, 9]
+                .map(|t| {
+                    let sync = &sync;
+                    s.spawn(move || {
+                        let _m = Member(sync);
+                        vec![sync.meet(Timestamp(t)), sync.meet(Timestamp(t / 5))]
+                    })
+                })
+                .into_iter()
+                .collect();
+            assert!(quitter.join().is_err());
+            members.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for g in got {
+            assert_eq!(g, [Timestamp(9), Timestamp(9)]);
+        }
+    }
 
     #[test]
     fn the_previous_line_shortcut_never_changes_a_shard() {

@@ -1196,6 +1196,13 @@ impl Engine {
         Timestamp::from_secs((n * self.config.check_interval_secs.max(1)) as i64)
     }
 
+    /// Move the clock forward to `now` (never back), as a packet at `now`
+    /// would, without touching any state. Engines that each see a shard of
+    /// one log keep their clocks together this way.
+    pub fn advance_clock(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+    }
+
     /// Expire scan state older than `SCAN_TIMEOUT` (spec §2.7). psad counts
     /// the timeout from a pair's first packet, so a long scan restarts from
     /// zero after an hour; the fixed mode counts from the last packet.
