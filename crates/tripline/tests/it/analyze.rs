@@ -319,6 +319,51 @@ fn shards_enter_each_file_at_the_time_one_engine_does() {
     }
 }
 
+/// `kern.log kern.log.1` (newest first, as a shell glob gives them): the
+/// older file's packets are counted at the newer file's last time, and
+/// stderr says which file and how to avoid it; oldest first, or a dmesg
+/// file without dates, gives no warning.
+#[test]
+fn an_older_log_after_a_newer_one_is_named_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample();
+    let older = dir.path().join("kern.log.1");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let first = text
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let day: u32 = first[4..].parse().unwrap();
+    let earlier = format!("{} {:2}", &first[..3], day - 1);
+    let shifted: String = text
+        .lines()
+        .map(|l| l.replacen(&first, &earlier, 1) + "\n")
+        .collect();
+    assert_ne!(shifted, text);
+    std::fs::write(&older, shifted).unwrap();
+    let older = older.to_str().unwrap();
+    let stderr = |files: &[&str], j: &str| {
+        let out = tripline()
+            .args(["analyze", "--summary", "-j", j])
+            .args(files)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for j in ["1", "2"] {
+        let err = stderr(&[&log, older], j);
+        assert!(
+            err.contains(&format!("warning: {older}: ")) && err.contains("oldest first"),
+            "-j {j}: {err}"
+        );
+        assert!(!err.contains(&log), "{err}");
+        let err = stderr(&[older, &log, &corpus("dmesg.log")], j);
+        assert!(!err.contains("warning"), "-j {j}: {err}");
+    }
+}
+
 /// A journal export record spans many lines, so every worker decodes it and
 /// keeps the records of its shard: a source seen in the journal and in a
 /// syslog file is one source, whatever the number of workers.
