@@ -22,7 +22,7 @@ SLICE=$BIG_DIR/slice-$PN.log
 [[ -s $BIG ]] || python3 "$SHARED/lab/mkbig.py" -n "$N" -o "$BIG" "$SHARED/corpus/dev" >&2
 head -n "$PN" "$BIG" > "$SLICE"
 (cd "$ROOT" && cargo build --release -q -p tripline)
-TL=$ROOT/target/release/tripline
+TL=${CARGO_TARGET_DIR:-$ROOT/target}/release/tripline
 
 echo "# $(date -u +%FT%TZ)  $(nproc) vCPU, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
 echo "# tripline: $TL analyze FILE  |  psad: psad -A -m SLICE --no-whois --no-rdns (tests/psad/run-psad.sh)"
@@ -31,31 +31,21 @@ TFILE=$(mktemp); PFILE=$(mktemp)
 # its best wall time: these machines are shared, and taking the runs in
 # turn spreads a busy neighbour over all of them instead of one.
 ALL=0-$(($(nproc) - 1))
-python3 - "${REPS:-5}" <<PY | tee "$TFILE"
-import os, subprocess, sys, time
-reps = int(sys.argv[1])
-runs = [
-    ("tripline analyze -j1", $N, "0", ["$TL", "analyze", "--no-progress", "-j", "1", "$BIG"]),
-    ("tripline analyze -j1 --psad-compat", $N, "0", ["$TL", "analyze", "--no-progress", "--psad-compat", "$BIG"]),
-    ("tripline analyze -j1 --json", $N, "0", ["$TL", "analyze", "--no-progress", "-j", "1", "--json", "$BIG"]),
-    ("tripline analyze -j1 (psad's slice)", $PN, "0", ["$TL", "analyze", "--no-progress", "-j", "1", "$SLICE"]),
-    ("tripline analyze -j$(nproc) (all cores)", $N, "$ALL", ["$TL", "analyze", "--no-progress", "-j", "$(nproc)", "$BIG"]),
-]
-best = [(1e9, 0)] * len(runs)
-null = open(os.devnull, "w")
-for _ in range(reps):
-    for i, (_, _, cpus, cmd) in enumerate(runs):
-        t0 = time.perf_counter()
-        p = subprocess.Popen(["taskset", "-c", cpus] + cmd, stdout=null)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        if status != 0:
-            sys.exit(f"{cmd} failed")
-        if wall < best[i][0]:
-            best[i] = (wall, ru.ru_maxrss)
-for (label, lines, _, _), (wall, rss) in zip(runs, best):
+{
+  printf '%s\t%s\t%s\n' "tripline analyze -j1" 0 "$TL analyze --no-progress -j 1 $BIG"
+  printf '%s\t%s\t%s\n' "tripline analyze -j1 --psad-compat" 0 "$TL analyze --no-progress --psad-compat $BIG"
+  printf '%s\t%s\t%s\n' "tripline analyze -j1 --json" 0 "$TL analyze --no-progress -j 1 --json $BIG"
+  printf '%s\t%s\t%s\n' "tripline analyze -j1 (psad's slice)" 0 "$TL analyze --no-progress -j 1 $SLICE"
+  printf '%s\t%s\t%s\n' "tripline analyze -j$(nproc) (all cores)" "$ALL" "$TL analyze --no-progress -j $(nproc) $BIG"
+} | python3 "$ROOT/bench/rounds.py" "${REPS:-5}" | python3 -c '
+import sys
+n, pn = int(sys.argv[1]), int(sys.argv[2])
+for row in sys.stdin:
+    label, wall, rss = row.rstrip("\n").split("\t")
+    lines = pn if "slice" in label else n
+    wall, rss = float(wall), int(rss)
     print(f"{label:<34} {lines:>9} lines {wall:>8.3f} s {lines / wall:>12,.0f} lines/s {rss / 1024:>8.1f} MB")
-PY
+' "$N" "$PN" | tee "$TFILE"
 PD=$(mktemp -d)
 taskset -c 0 "$ROOT/tests/psad/run-psad.sh" "$SLICE" "$PD" > /dev/null
 read -r pwall prss < "$PD/psad-time.txt"

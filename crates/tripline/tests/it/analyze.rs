@@ -237,11 +237,7 @@ fn config_dump_and_errors_name_file_and_line() {
 
 #[test]
 fn sharded_workers_mapped_or_read_give_the_serial_report() {
-    let strip = |mut r: serde_json::Value| {
-        r.as_object_mut().unwrap().remove("malformed");
-        r.as_object_mut().unwrap().remove("inputs");
-        r
-    };
+    let strip = without_inputs;
     let log = corpus("syslog.log");
     // The reference: one worker reading with read(2).
     let read = analyze_json(&["--no-mmap", "-j", "1", "--min-dl", "0", &log]);
@@ -251,13 +247,7 @@ fn sharded_workers_mapped_or_read_give_the_serial_report() {
     let one = strip(read);
     // gzip is streamed to the shards by a reader thread; plain files are mapped.
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("syslog.log.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    std::io::copy(&mut std::fs::File::open(&log).unwrap(), &mut enc).unwrap();
-    enc.finish().unwrap();
+    let gz = gzip(log.as_ref(), &dir.path().join("syslog.log.gz"));
     for (j, extra, file) in [
         ("2", None, log.as_str()),
         ("3", None, log.as_str()),
@@ -269,6 +259,17 @@ fn sharded_workers_mapped_or_read_give_the_serial_report() {
         let many = strip(analyze_json(&args));
         assert!(one == many, "{args:?} differs from -j 1");
     }
+}
+
+/// `src` compressed to `dst`; returns `dst`.
+fn gzip(src: &std::path::Path, dst: &std::path::Path) -> std::path::PathBuf {
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(dst).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::copy(&mut std::fs::File::open(src).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    dst.to_path_buf()
 }
 
 /// A report without the parts that name inputs (which differ in order).
@@ -294,13 +295,7 @@ fn shards_enter_each_file_at_the_time_one_engine_does() {
             .replacen("Nov 21 ", "Nov 20 ", 1),
     )
     .unwrap();
-    let gz = dir.path().join("syslog.log.1.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    std::io::copy(&mut std::fs::File::open(&older).unwrap(), &mut enc).unwrap();
-    enc.finish().unwrap();
+    let gz = gzip(&older, &dir.path().join("syslog.log.1.gz"));
     let (older, gz, dmesg) = (
         older.to_str().unwrap(),
         gz.to_str().unwrap(),
