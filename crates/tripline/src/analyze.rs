@@ -102,19 +102,6 @@ struct Worker {
     shard: (usize, usize),
     /// The input being read, for [`ClockSync`].
     input: Option<usize>,
-    /// Per input read: its packets, and how many were older than the clock.
-    clocks: Vec<InputClock>,
-    /// (clock_backwards, accepted) when the current input began.
-    clock_mark: (u64, u64),
-}
-
-/// One worker's packets of one input, and how many of them carried a time
-/// before the engine's clock (and so were counted at the clock's time).
-#[derive(Debug, Clone, Copy)]
-struct InputClock {
-    input: usize,
-    behind: u64,
-    packets: u64,
 }
 
 /// Cheap test for a line that may carry TCP options, before asking the engine.
@@ -146,8 +133,6 @@ impl Worker {
             journal: None,
             first_report: HashMap::new(),
             input: None,
-            clocks: Vec::new(),
-            clock_mark: (0, 0),
         }
     }
 
@@ -157,26 +142,12 @@ impl Worker {
         if self.input == Some(input) {
             return;
         }
-        self.close_input();
         if let (Some(_), Some(sync)) = (self.input, sync) {
             let t = sync.meet(self.engine.now().max(self.last_time));
             self.engine.advance_clock(t);
             self.last_time = self.last_time.max(t);
         }
         self.input = Some(input);
-    }
-
-    /// Count what the input being read left behind (see [`InputClock`]).
-    fn close_input(&mut self) {
-        let now = (self.engine.stats().clock_backwards, self.totals.accepted);
-        if let Some(input) = self.input {
-            self.clocks.push(InputClock {
-                input,
-                behind: now.0 - self.clock_mark.0,
-                packets: now.1 - self.clock_mark.1,
-            });
-        }
-        self.clock_mark = now;
     }
 
     /// Another shard's line, in log order. The Masscan marker rests on "TCP
@@ -345,7 +316,6 @@ impl Worker {
             let name = names[*i].clone();
             self.finish_journal(&name);
         }
-        self.close_input();
         self.engine.end_interval(self.last_time);
         self.drain();
         self
@@ -547,12 +517,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let mut malformed = Vec::new();
     let mut engines = Vec::new();
     let mut first_report = HashMap::new();
-    let mut clocks: Vec<(u64, u64)> = vec![(0, 0); inputs.len()];
     for w in workers {
-        for c in &w.clocks {
-            clocks[c.input].0 += c.behind;
-            clocks[c.input].1 += c.packets;
-        }
         first_report.extend(w.first_report);
         totals.add(&w.totals);
         malformed.extend(w.malformed);
@@ -563,7 +528,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
         engines.push(w.engine);
     }
     malformed.sort_by_key(|m| (m.input, m.line));
-    warn_older_inputs(&names, &clocks);
     let min_dl = args.min_dl.unwrap_or(config.min_danger_level);
     let mut report = Report::build(
         &engines,
@@ -593,23 +557,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     // than freeing each source's allocations (5% of a run on big logs).
     std::mem::forget((report, engines));
     Ok(0)
-}
-
-/// An input most of whose packets are older than the inputs before it (a
-/// rotated log given after a newer one): time never runs backwards in the
-/// engine, so they were all counted at the latest time before the file.
-/// Say so, and how to avoid it.
-fn warn_older_inputs(names: &[String], clocks: &[(u64, u64)]) {
-    for (i, &(behind, packets)) in clocks.iter().enumerate() {
-        if i > 0 && packets > 0 && behind * 2 > packets {
-            eprintln!(
-                "tripline: warning: {}: {behind} of its {packets} packets are older than the \
-                 files before it and were counted at the latest time before it (first and \
-                 last seen times are off); give rotated logs oldest first (kern.log.1 before kern.log)",
-                crate::term::clean(&names[i])
-            );
-        }
-    }
 }
 
 fn new_engine(config: &Arc<Config>, rules: &Arc<Rules>) -> Result<Engine> {
@@ -817,11 +764,10 @@ fn mapped_shards(
 
 /// Keeps the clocks of the shards' engines together at the start of each
 /// input. One engine enters a file with the latest time of every line before
-/// it: an undated (dmesg) file's lines take that time, and an older rotated
-/// log's packets count from it (time never runs backwards in an engine).
-/// So every shard's engine must enter the file with that same time, the
-/// latest of all shards: each worker waits here for the others to finish
-/// the previous input. A worker that ends (or panics) stops being waited for.
+/// it, and an undated (dmesg) file's lines take that time. So every shard's
+/// engine must enter the file with that same time, the latest of all shards:
+/// each worker waits here for the others to finish the previous input. A
+/// worker that ends (or panics) stops being waited for.
 struct ClockSync {
     state: std::sync::Mutex<SyncState>,
     met: std::sync::Condvar,

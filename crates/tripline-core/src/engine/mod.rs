@@ -602,6 +602,13 @@ impl Engine {
 
     /// Feed one parsed packet observed at `now`.
     pub fn handle_packet(&mut self, now: Timestamp, pkt: &Packet<'_>) -> LineOutcome {
+        // A destination's first and last times are the earliest and latest
+        // of its own packets; the clock, events and expiry use the latest
+        // time seen. A pair's times then depend only on its own packets,
+        // not on what other sources logged in between (another host's
+        // clock, an older file read after a newer one) or on the order of
+        // the files, and so not on which shard reads them.
+        let logged = now;
         let now = if now < self.now {
             self.stats.clock_backwards += 1;
             self.now
@@ -694,7 +701,7 @@ impl Engine {
             Some(si) => si,
             None => {
                 self.make_room();
-                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, now, combo)))
+                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, logged, combo)))
             }
         };
         self.last_source = si;
@@ -724,7 +731,7 @@ impl Engine {
             None if new_source => 0,
             None => {
                 let src = &mut self.sources[si];
-                src.pairs.push(Pair::new(pkt.dst, now, combo));
+                src.pairs.push(Pair::new(pkt.dst, logged, combo));
                 src.pairs.len() - 1
             }
         };
@@ -837,10 +844,14 @@ impl Engine {
             src.interval_dsts += 1;
         }
         let first_packet = pair.absnum == 0;
+        let t = secs32(logged);
         if first_packet {
-            pair.start = secs32(now);
+            pair.start = t;
+            pair.last = t;
+        } else {
+            pair.start = pair.start.min(t);
+            pair.last = pair.last.max(t);
         }
-        pair.last = secs32(now);
         let new_proto = !pair.has_proto(pkt.proto);
         if compat {
             // psad bumps tot_protocols unless its per-protocol sub-hash exists,

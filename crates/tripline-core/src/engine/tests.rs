@@ -82,6 +82,29 @@ fn time_going_backwards_is_clamped_and_counted() {
     assert_eq!(e.stats().clock_backwards, 1);
 }
 
+/// A source's first and last times are its own packets' earliest and
+/// latest, whatever other sources logged in between; the clock keeps the
+/// latest time of all.
+#[test]
+fn a_source_keeps_its_own_packets_times() {
+    let mut e = engine(Config::default());
+    let other = SYN.replace("SRC=198.51.100.10", "SRC=198.51.100.77");
+    let p = crate::parse_line(SYN, &opts()).unwrap().unwrap();
+    let q = crate::parse_line(&other, &opts()).unwrap().unwrap();
+    let secs = Timestamp::from_secs;
+    for (t, pkt) in [(100, &p), (40, &q), (70, &p), (130, &p), (45, &q)] {
+        assert_eq!(e.handle_packet(secs(t), pkt), LineOutcome::Accepted);
+    }
+    let times = |ip: &str| {
+        let s = e.source(ip.parse().unwrap()).unwrap();
+        (s.first_seen(), s.last_seen())
+    };
+    assert_eq!(times("198.51.100.10"), (secs(70), secs(130)));
+    assert_eq!(times("198.51.100.77"), (secs(40), secs(45)));
+    assert_eq!(e.now(), secs(130));
+    assert_eq!(e.stats().clock_backwards, 3);
+}
+
 /// Real lines of the corpus' nmap ACK scan (-sA) from 198.51.100.12.
 fn ack_scan() -> Vec<String> {
     let line = "Nov 21 23:21:04 fw1 kernel: [ 8109.718004] IN_DROP IN=wan0 OUT= MAC=52:54:00:1f:00:01:52:54:00:5c:00:0c:08:00 SRC=198.51.100.12 DST=198.51.100.1 LEN=40 TOS=0x00 PREC=0x00 TTL=50 ID=29923 PROTO=TCP SPT=56449 DPT=110 WINDOW=1024 RES=0x00 ACK URGP=0 ";

@@ -314,12 +314,12 @@ fn shards_enter_each_file_at_the_time_one_engine_does() {
     }
 }
 
-/// `kern.log kern.log.1` (newest first, as a shell glob gives them): the
-/// older file's packets are counted at the newer file's last time, and
-/// stderr says which file and how to avoid it; oldest first, or a dmesg
-/// file without dates, gives no warning.
+/// `kern.log kern.log.1` (newest first, as a shell glob gives them) and
+/// the other way round give every source the same first and last times,
+/// packets and level: a source's times are its own packets' earliest and
+/// latest, whatever the order of the files.
 #[test]
-fn an_older_log_after_a_newer_one_is_named_on_stderr() {
+fn rotated_logs_in_either_order_give_each_source_its_own_times() {
     let dir = tempfile::tempdir().unwrap();
     let log = sample();
     let older = dir.path().join("kern.log.1");
@@ -338,24 +338,63 @@ fn an_older_log_after_a_newer_one_is_named_on_stderr() {
     assert_ne!(shifted, text);
     std::fs::write(&older, shifted).unwrap();
     let older = older.to_str().unwrap();
-    let stderr = |files: &[&str], j: &str| {
-        let out = tripline()
-            .args(["analyze", "--summary", "-j", j])
-            .args(files)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8_lossy(&out.stderr).into_owned()
+    let key = |r: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let f = ["src", "first_seen", "last_seen", "packets", "danger_level"];
+                f.map(|k| s[k].to_string()).join(" ")
+            })
+            .collect();
+        v.sort();
+        v
     };
+    let oldest_first = key(&analyze_json(&["--min-dl", "0", older, &log]));
+    assert!(oldest_first.len() > 5);
+    assert!(oldest_first
+        .iter()
+        .all(|s| s.contains(&format!("-{:02}T", day - 1))));
     for j in ["1", "2"] {
-        let err = stderr(&[&log, older], j);
-        assert!(
-            err.contains(&format!("warning: {older}: ")) && err.contains("oldest first"),
-            "-j {j}: {err}"
+        let newest_first = key(&analyze_json(&["--min-dl", "0", "-j", j, &log, older]));
+        assert_eq!(newest_first, oldest_first, "-j {j}");
+    }
+}
+
+/// Lines of a second host whose clock lags two seconds, mixed into one
+/// file: one engine and the shards give the same report.
+#[test]
+fn a_lagging_clock_within_a_file_gives_the_serial_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(corpus("syslog.log")).unwrap();
+    let mut out = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let (stamp, rest) = l.split_at(15);
+        let secs = |s: &str| -> u32 {
+            s.split(':')
+                .fold(0, |t, x| t * 60 + x.parse::<u32>().unwrap())
+        };
+        let t = if i % 10 == 3 {
+            secs(&stamp[7..]) - 2
+        } else {
+            secs(&stamp[7..])
+        };
+        out += &format!(
+            "{}{:02}:{:02}:{:02}{rest}\n",
+            &stamp[..7],
+            t / 3600,
+            t / 60 % 60,
+            t % 60
         );
-        assert!(!err.contains(&log), "{err}");
-        let err = stderr(&[older, &log, &corpus("dmesg.log")], j);
-        assert!(!err.contains("warning"), "-j {j}: {err}");
+    }
+    let log = dir.path().join("two-hosts.log");
+    std::fs::write(&log, out).unwrap();
+    let log = log.to_str().unwrap();
+    let one = without_inputs(analyze_json(&["--min-dl", "0", "-j", "1", log]));
+    for j in ["2", "3"] {
+        let many = without_inputs(analyze_json(&["--min-dl", "0", "-j", j, log]));
+        assert!(one == many, "-j {j} differs from -j 1");
     }
 }
 
