@@ -138,11 +138,11 @@ impl Worker {
 
     /// Before a chunk of `input`: at the start of each input after the
     /// first, meet the other shards' workers (see [`ClockSync`]).
-    fn enter(&mut self, input: usize, sync: Option<&ClockSync>) {
+    fn enter(&mut self, input: usize, sync: &ClockSync) {
         if self.input == Some(input) {
             return;
         }
-        if let (Some(_), Some(sync)) = (self.input, sync) {
+        if self.input.is_some() {
             let t = sync.meet(self.engine.now().max(self.last_time));
             self.engine.advance_clock(t);
             self.last_time = self.last_time.max(t);
@@ -493,7 +493,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
                 feed_mapped(&mut w, &inputs, &names, &opts, progress.as_ref())?;
             } else {
                 read_all(&mut |c: Chunk<&[u8]>| {
-                    w.enter(c.input, None);
                     w.chunk(&c, &names, &opts);
                 })?;
             }
@@ -586,7 +585,6 @@ fn feed_mapped(
                     journal,
                     data: piece,
                 };
-                w.enter(idx, None);
                 line_no = w.chunk(&c, names, opts);
             });
         })?;
@@ -701,7 +699,7 @@ fn mapped_shards(
             handles.push(scope.spawn(move || {
                 let _member = Member(sync);
                 for r in rx {
-                    w.enter(r.input, Some(sync));
+                    w.enter(r.input, sync);
                     let name = &names[r.input];
                     if r.journal {
                         // (The main thread only looks into plain text.)
@@ -875,7 +873,7 @@ fn sharded(
             handles.push(scope.spawn(move || {
                 let _member = Member(sync);
                 for c in rx {
-                    w.enter(c.input, Some(sync));
+                    w.enter(c.input, sync);
                     w.chunk(&c, names, opts);
                 }
                 w.finish(names)
