@@ -558,8 +558,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// An engine for this analysis: nothing expires, so each source's times
+/// are its own packets' (the same whatever the order of the files and the
+/// shard that reads them).
 fn new_engine(config: &Arc<Config>, rules: &Arc<Rules>) -> Result<Engine> {
-    Engine::new(Arc::clone(config), Arc::clone(rules)).context("invalid configuration")
+    Engine::new(Arc::clone(config), Arc::clone(rules))
+        .context("invalid configuration")
+        .map(Engine::with_logged_times)
 }
 
 /// Feed every input, memory-mapped, to the one worker `w`, in slices of

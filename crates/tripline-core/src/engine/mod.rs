@@ -426,6 +426,8 @@ pub struct Engine {
     interval: Vec<u32>,
     sig_buf: Vec<u32>,
     sig_memo: crate::signature::MatchMemo,
+    /// Pair times from the packets' own times (see [`Engine::with_logged_times`]).
+    logged_times: bool,
     sid_finder: Option<memchr::memmem::Finder<'static>>,
     last_sweep: Option<Timestamp>,
     /// OS fingerprint state by source index, only for sources that sent SYNs
@@ -481,6 +483,7 @@ impl Engine {
             interval: Vec::new(),
             sig_buf: Vec::new(),
             sig_memo: Default::default(),
+            logged_times: false,
             sid_finder,
             last_sweep: None,
             os: HashMap::default(),
@@ -602,12 +605,6 @@ impl Engine {
 
     /// Feed one parsed packet observed at `now`.
     pub fn handle_packet(&mut self, now: Timestamp, pkt: &Packet<'_>) -> LineOutcome {
-        // A destination's first and last times are the earliest and latest
-        // of its own packets; the clock, events and expiry use the latest
-        // time seen. A pair's times then depend only on its own packets,
-        // not on what other sources logged in between (another host's
-        // clock, an older file read after a newer one) or on the order of
-        // the files, and so not on which shard reads them.
         let logged = now;
         let now = if now < self.now {
             self.stats.clock_backwards += 1;
@@ -616,6 +613,8 @@ impl Engine {
             self.now = now;
             now
         };
+        // The time a pair records (see `with_logged_times`).
+        let pair_time = if self.logged_times { logged } else { now };
         let cfg = Arc::clone(&self.config);
         // Filters of psad's parse stage (spec §1.2, §2.9).
         if let Some(re) = &self.ignore_prefix {
@@ -701,7 +700,7 @@ impl Engine {
             Some(si) => si,
             None => {
                 self.make_room();
-                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, logged, combo)))
+                self.add_source(Source::new(pkt.src, Pair::new(pkt.dst, pair_time, combo)))
             }
         };
         self.last_source = si;
@@ -731,7 +730,7 @@ impl Engine {
             None if new_source => 0,
             None => {
                 let src = &mut self.sources[si];
-                src.pairs.push(Pair::new(pkt.dst, logged, combo));
+                src.pairs.push(Pair::new(pkt.dst, pair_time, combo));
                 src.pairs.len() - 1
             }
         };
@@ -844,7 +843,9 @@ impl Engine {
             src.interval_dsts += 1;
         }
         let first_packet = pair.absnum == 0;
-        let t = secs32(logged);
+        // (With the clock's times, `now` never runs backwards: min and max
+        // keep the first packet's time and take the latest.)
+        let t = secs32(pair_time);
         if first_packet {
             pair.start = t;
             pair.last = t;
@@ -1205,6 +1206,19 @@ impl Engine {
             .unwrap_or(5)
             .max(1);
         Timestamp::from_secs((n * self.config.check_interval_secs.max(1)) as i64)
+    }
+
+    /// For an offline analysis, which never expires state: a destination's
+    /// first and last times become the earliest and latest of its own
+    /// packets instead of the clock's (the latest time seen). They then
+    /// depend only on the pair's own packets, not on what other sources
+    /// logged in between (another host's lagging clock, an older file read
+    /// after a newer one). A live engine keeps the clock's times: a pair
+    /// of a host whose clock lags by more than `SCAN_TIMEOUT` would
+    /// otherwise look idle and expire at every sweep.
+    pub fn with_logged_times(mut self) -> Self {
+        self.logged_times = true;
+        self
     }
 
     /// Move the clock forward to `now` (never back), as a packet at `now`

@@ -82,27 +82,34 @@ fn time_going_backwards_is_clamped_and_counted() {
     assert_eq!(e.stats().clock_backwards, 1);
 }
 
-/// A source's first and last times are its own packets' earliest and
-/// latest, whatever other sources logged in between; the clock keeps the
-/// latest time of all.
+/// With logged times (offline analysis), a source's first and last times
+/// are its own packets' earliest and latest, whatever other sources logged
+/// in between; the clock keeps the latest time of all. A live engine
+/// records the clock's time.
 #[test]
 fn a_source_keeps_its_own_packets_times() {
-    let mut e = engine(Config::default());
+    let mut live = engine(Config::default());
+    let mut e = engine(Config::default()).with_logged_times();
     let other = SYN.replace("SRC=198.51.100.10", "SRC=198.51.100.77");
     let p = crate::parse_line(SYN, &opts()).unwrap().unwrap();
     let q = crate::parse_line(&other, &opts()).unwrap().unwrap();
     let secs = Timestamp::from_secs;
     for (t, pkt) in [(100, &p), (40, &q), (70, &p), (130, &p), (45, &q)] {
         assert_eq!(e.handle_packet(secs(t), pkt), LineOutcome::Accepted);
+        assert_eq!(live.handle_packet(secs(t), pkt), LineOutcome::Accepted);
     }
-    let times = |ip: &str| {
+    let times = |e: &Engine, ip: &str| {
         let s = e.source(ip.parse().unwrap()).unwrap();
         (s.first_seen(), s.last_seen())
     };
-    assert_eq!(times("198.51.100.10"), (secs(70), secs(130)));
-    assert_eq!(times("198.51.100.77"), (secs(40), secs(45)));
-    assert_eq!(e.now(), secs(130));
-    assert_eq!(e.stats().clock_backwards, 3);
+    assert_eq!(times(&e, "198.51.100.10"), (secs(70), secs(130)));
+    assert_eq!(times(&e, "198.51.100.77"), (secs(40), secs(45)));
+    assert_eq!(times(&live, "198.51.100.10"), (secs(100), secs(130)));
+    assert_eq!(times(&live, "198.51.100.77"), (secs(100), secs(130)));
+    for x in [&e, &live] {
+        assert_eq!(x.now(), secs(130));
+        assert_eq!(x.stats().clock_backwards, 3);
+    }
 }
 
 /// Real lines of the corpus' nmap ACK scan (-sA) from 198.51.100.12.
