@@ -1129,7 +1129,11 @@ impl Engine {
         // The last id of each slot, compared by text: no allocation when
         // a slot alternates between names (IN_DROP, IN_REJECT, ...).
         if let Some(id) = self.name_cache[slot] {
-            if self.names.get(id as usize).is_some_and(|n| **n == *name) {
+            if self
+                .names
+                .get(id as usize)
+                .is_some_and(|n| same_name(n.as_bytes(), name.as_bytes()))
+            {
                 return id;
             }
         }
@@ -1336,6 +1340,24 @@ impl Engine {
     pub fn chain_name(chain: Chain) -> &'static str {
         chain.as_str()
     }
+}
+
+/// Equality of two short names (prefixes, interfaces, hosts) eight bytes a
+/// step, inline: a call to `memcmp` for each was 3% of an analysis.
+#[inline]
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        let p = u64::from_ne_bytes(p.try_into().unwrap_or_default());
+        let q = u64::from_ne_bytes(q.try_into().unwrap_or_default());
+        if p != q {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 #[cfg(test)]

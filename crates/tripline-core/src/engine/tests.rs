@@ -428,3 +428,18 @@ fn tcp_options_prediction_matches_the_engine() {
     let pair = e.source(src).unwrap().destinations().next().unwrap();
     assert!(pair.is_masscan(), "a SYN without options after the note");
 }
+
+#[test]
+fn same_name_agrees_with_byte_equality() {
+    let base: Vec<u8> = (b'a'..=b'z').collect();
+    for len in 0..base.len() {
+        let a = &base[..len];
+        assert!(super::same_name(a, a));
+        assert!(!super::same_name(a, &base[..len + 1]));
+        for at in 0..len {
+            let mut b = a.to_vec();
+            b[at] = b'_';
+            assert!(!super::same_name(a, &b), "len {len}, byte {at}");
+        }
+    }
+}
