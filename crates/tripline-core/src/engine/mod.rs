@@ -409,8 +409,9 @@ pub struct Engine {
     hasher: foldhash::fast::RandomState,
     names: Vec<Box<str>>,
     name_ids: HashMap<Box<str>, NameId>,
-    /// The name last interned per call site: lines mostly repeat them.
-    name_cache: [NameId; 3],
+    /// The names last interned per call site, most recent first: lines
+    /// mostly repeat a few (IN_DROP, IN_REJECT, ...) in any order.
+    name_cache: [[NameId; NAME_WAYS]; 3],
     /// Remembers the previous line's network fields (parse results unchanged).
     parser: LineParser,
     /// Index of the last packet's source, checked before the hash lookup
@@ -470,7 +471,7 @@ impl Engine {
             hasher: foldhash::fast::RandomState::default(),
             names: Vec::new(),
             name_ids: HashMap::new(),
-            name_cache: [NO_NAME; 3],
+            name_cache: [[NO_NAME; NAME_WAYS]; 3],
             parser: LineParser::new(),
             last_source: 0,
             prefix_counts: Vec::new(),
@@ -1133,19 +1134,29 @@ impl Engine {
         i
     }
 
-    /// Intern through a one-entry cache per call site, compared by text: no
-    /// hashing while a slot repeats its name.
+    /// Intern through a small cache per call site, compared by text: no
+    /// hashing while a slot keeps to a few names.
     fn intern_at(&mut self, slot: usize, name: &str) -> NameId {
-        let id = self.name_cache[slot];
-        if self
-            .names
-            .get(id as usize)
-            .is_some_and(|n| same_name(n.as_bytes(), name.as_bytes()))
-        {
-            return id;
+        let (names, ways) = (&self.names, &mut self.name_cache[slot]);
+        for k in 0..NAME_WAYS {
+            let id = ways[k];
+            if id == NO_NAME {
+                break;
+            }
+            if names
+                .get(id as usize)
+                .is_some_and(|n| same_name(n.as_bytes(), name.as_bytes()))
+            {
+                ways[..=k].rotate_right(1);
+                return id;
+            }
         }
         let id = self.intern(name);
-        self.name_cache[slot] = id;
+        if id != NO_NAME {
+            let ways = &mut self.name_cache[slot];
+            ways.rotate_right(1);
+            ways[0] = id;
+        }
         id
     }
 
@@ -1348,6 +1359,9 @@ impl Engine {
         chain.as_str()
     }
 }
+
+/// Names remembered per call site of [`Engine::intern_at`].
+const NAME_WAYS: usize = 8;
 
 /// Equality of two short names (prefixes, interfaces, hosts) eight bytes a
 /// step, inline: a call to `memcmp` for each was 3% of an analysis.
