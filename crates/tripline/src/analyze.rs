@@ -3,8 +3,7 @@
 //!
 //! With `--jobs N > 1` the sources are sharded: the reader hands every
 //! chunk of lines to N workers, and each worker runs its own engine on the
-//! lines of its sources (mapped files: each new source to the shard with the
-//! fewest lines so far; else by a hash of the address). Per-source state never crosses
+//! lines whose source address hashes to it. Per-source state never crosses
 //! shards, so the merged report is the serial one. What one engine carries
 //! from line to line across sources is shared: the Masscan heuristic ("TCP
 //! options were seen before") is noted in every shard at the same line, and
@@ -323,8 +322,8 @@ impl Worker {
     }
 }
 
-/// Which shard a line belongs to: by its source address (IPv6 parsed, so
-/// compressed and full forms of one address agree). Lines without one go
+/// Which shard a line belongs to: a hash of its source address (IPv6 parsed,
+/// so compressed and full forms of one address agree). Lines without one go
 /// to 0. Every worker skims every line, so this is on the hot path of each:
 /// a line whose ` SRC=` value sits where the previous line's did, with the
 /// same bytes, reuses that line's shard (scans come in runs from one source).
@@ -333,22 +332,7 @@ struct Sharder {
     n: usize,
     /// Offset of the previous line's address, its bytes and its shard.
     last: Option<(usize, [u8; 48], usize, usize)>,
-    /// Balanced assignment, where one thread routes every line.
-    balance: Option<Balance>,
 }
-
-/// Each new source goes to the shard with the fewest lines so far, and stays
-/// there. A hash alone gave one shard of the benchmark log 19% more lines
-/// than the other (544,047 against 455,953): its worker finished last.
-struct Balance {
-    /// Address hash -> shard. Two sources with one hash share a shard,
-    /// which is harmless.
-    of: HashMap<u64, u32, foldhash::fast::FixedState>,
-    loads: Vec<u64>,
-}
-
-/// Sources remembered by [`Balance`]; later ones go by their hash.
-const BALANCE_CAP: usize = 1 << 22;
 
 impl Sharder {
     fn new(n: usize) -> Self {
@@ -356,31 +340,10 @@ impl Sharder {
             finder: memchr::memmem::Finder::new(b" SRC="),
             n,
             last: None,
-            balance: None,
-        }
-    }
-
-    /// A sharder that balances the shards' lines: for a single router only,
-    /// since its choices depend on every line before.
-    fn balanced(n: usize) -> Self {
-        Sharder {
-            balance: Some(Balance {
-                of: HashMap::default(),
-                loads: vec![0; n],
-            }),
-            ..Sharder::new(n)
         }
     }
 
     fn shard(&mut self, line: &[u8]) -> usize {
-        let shard = self.pick(line);
-        if let Some(b) = &mut self.balance {
-            b.loads[shard] += 1;
-        }
-        shard
-    }
-
-    fn pick(&mut self, line: &[u8]) -> usize {
         if let Some((off, addr, len, shard)) = &self.last {
             let (off, len) = (*off, *len);
             if line.get(off - 5..off) == Some(b" SRC=")
@@ -396,29 +359,13 @@ impl Sharder {
         let off = i + 5;
         let rest = &line[off..];
         let addr = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
-        let shard = self.assign(addr_hash(addr));
+        let shard = shard_of_addr(addr, self.n);
         self.last = (addr.len() <= 48).then(|| {
             let mut a = [0u8; 48];
             a[..addr.len()].copy_from_slice(addr);
             (off, a, addr.len(), shard)
         });
         shard
-    }
-
-    fn assign(&mut self, h: u64) -> usize {
-        let by_hash = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % self.n;
-        let Some(b) = &mut self.balance else {
-            return by_hash;
-        };
-        if let Some(&s) = b.of.get(&h) {
-            return s as usize;
-        }
-        if b.of.len() >= BALANCE_CAP {
-            return by_hash;
-        }
-        let s = (0..self.n).min_by_key(|&i| b.loads[i]).unwrap_or(0);
-        b.of.insert(h, s as u32);
-        s
     }
 }
 
@@ -427,9 +374,8 @@ fn owns((me, n): (usize, usize), message: &str) -> bool {
     n < 2 || Sharder::new(n).shard(message.as_bytes()) == me
 }
 
-/// A hash of a source address as logged.
-fn addr_hash(addr: &[u8]) -> u64 {
-    if addr.contains(&b':') {
+fn shard_of_addr(addr: &[u8], n: usize) -> usize {
+    let h = if addr.contains(&b':') {
         std::str::from_utf8(addr)
             .ok()
             .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok())
@@ -444,7 +390,8 @@ fn addr_hash(addr: &[u8]) -> u64 {
             a[..w.len()].copy_from_slice(w);
             (h ^ u64::from_le_bytes(a)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         })
-    }
+    };
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % n
 }
 
 /// Run the analysis and print the report.
@@ -694,15 +641,16 @@ impl Routed {
         journal: bool,
         first_line: u64,
         window: crate::mapped::Window,
-        sharder: &mut Sharder,
+        n: usize,
         probe: &mut OptionsProbe<'_>,
     ) -> (Self, u64) {
-        let mut shards = vec![Vec::new(); sharder.n];
+        let mut shards = vec![Vec::new(); n];
         let mut lines = 0u64;
         let mut options_from = probe.seen.then_some(0);
         if journal {
             lines = memchr::memchr_iter(b'\n', &window).count() as u64;
         } else {
+            let mut sharder = Sharder::new(n);
             let mut start = 0;
             while start < window.len() {
                 let end =
@@ -794,13 +742,6 @@ fn mapped_shards(
             seen: false,
             wanted: config.expect_tcp_options,
         };
-        // A journal export's records are sharded by each worker (by hash):
-        // balancing the plain inputs could part a source's lines.
-        let mut sharder = if inputs.iter().any(|i| i.starts_with(b"__CURSOR=")) {
-            Sharder::new(jobs)
-        } else {
-            Sharder::balanced(jobs)
-        };
         let mapped = inputs.iter().enumerate().try_for_each(|(idx, input)| {
             let (mut journal, mut line_no) = (None, 1u64);
             input.for_each_owned_window(|window| {
@@ -808,7 +749,7 @@ fn mapped_shards(
                 if let Some(pb) = progress {
                     pb.inc(window.len() as u64);
                 }
-                let (routed, next) = Routed::new(idx, j, line_no, window, &mut sharder, &mut probe);
+                let (routed, next) = Routed::new(idx, j, line_no, window, jobs, &mut probe);
                 line_no = next;
                 let routed = Arc::new(routed);
                 for tx in &senders {
@@ -1018,41 +959,5 @@ mod tests {
         // The IPv6 spellings of one address land together.
         let mut s = Sharder::new(7);
         assert_eq!(s.shard(lines[7]), s.shard(lines[8]));
-    }
-
-    #[test]
-    fn balanced_shards_keep_each_source_and_even_out_the_lines() {
-        let line = |i: u32| {
-            format!(
-                "k: IN=e OUT= SRC=198.51.{}.{} DST=203.0.113.1",
-                i / 256,
-                i % 256
-            )
-        };
-        let mut s = Sharder::balanced(2);
-        let mut of = std::collections::HashMap::new();
-        let (mut x, mut biggest) = (7u64, 0);
-        // Runs of one source, then the next; some sources come back later.
-        for i in 0..3000u32 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let (src, run) = (if i % 7 == 0 { i / 2 } else { i }, 1 + (x >> 57));
-            biggest = biggest.max(run);
-            for _ in 0..run {
-                let got = s.shard(line(src).as_bytes());
-                assert_eq!(*of.entry(src).or_insert(got), got, "source {src} moved");
-            }
-        }
-        let loads = &s.balance.as_ref().unwrap().loads;
-        // Greedy: off by at most about one run (a hash was off by thousands).
-        assert!(loads[0].abs_diff(loads[1]) <= 2 * biggest, "{loads:?}");
-        // The IPv6 spellings of one address land together.
-        let mut s = Sharder::balanced(3);
-        let a = s.shard(b"k: IN=e OUT= SRC=2001:db8::1 DST=2001:db8::2");
-        s.shard(b"k: IN=e OUT= SRC=2001:db8::7 DST=2001:db8::2");
-        let b =
-            s.shard(b"k: IN=e OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:db8::2");
-        assert_eq!(a, b);
     }
 }

@@ -45,17 +45,6 @@ impl Input {
             && read_full(&mut f, &mut magic).is_ok_and(|n| n < 2 || magic != [0x1f, 0x8b])
     }
 
-    /// Whether the file begins with `magic` (false for stdin or when unreadable).
-    pub fn starts_with(&self, magic: &[u8]) -> bool {
-        if self.is_stdin() {
-            return false;
-        }
-        let mut head = vec![0u8; magic.len()];
-        File::open(&self.path)
-            .and_then(|mut f| read_full(&mut f, &mut head))
-            .is_ok_and(|n| head[..n] == *magic)
-    }
-
     /// Call `f` on consecutive windows of whole lines of a plain file (see
     /// [`Input::is_plain_file`]), memory-mapped.
     pub fn for_each_window(&self, f: impl FnMut(&[u8])) -> Result<()> {
