@@ -243,6 +243,7 @@ impl Engine {
             .map(|(i, n)| (n.clone(), i as NameId))
             .collect();
         self.names = snap.names;
+        self.name_fwsnort = self.names.iter().map(|n| self.fwsnort_of(n)).collect();
         self.prefix_counts = snap.prefix_counts;
         self.stats = stats;
         self.now = self.now.max(snap.now);

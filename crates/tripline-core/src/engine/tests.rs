@@ -443,3 +443,48 @@ fn same_name_agrees_with_byte_equality() {
         }
     }
 }
+
+#[test]
+fn a_fwsnort_prefix_bypasses_signatures_on_every_packet_not_only_the_first() {
+    let rules = Rules {
+        signatures: crate::signature::SignatureSet::builtin(),
+        fwsnort: crate::signature::SnortRules::parse(
+            "alert tcp any any -> any 12345 (msg:\"NetBus\"; sid:2003; rev:1;)\n",
+        ),
+        ..Rules::default()
+    };
+    let mut e = Engine::new(Arc::new(Config::default()), Arc::new(rules)).unwrap();
+    let netbus = |prefix: &str, src: &str| {
+        SYN.replace("IN_DROP", prefix)
+            .replace("DPT=143", "DPT=12345")
+            .replace("SRC=198.51.100.10", &format!("SRC={src}"))
+    };
+    let sigs = |e: &Engine, src: &str| {
+        let v = e.source(src.parse().unwrap()).unwrap();
+        (v.signature_matches(), v.unique_signatures())
+    };
+    // Prefixes in turn, each seen more than once (the tag is worked out once per prefix).
+    for _ in 0..3 {
+        for (prefix, src) in [
+            ("IN_DROP", "198.51.100.10"),
+            ("[1] SID2003 ESTAB", "198.51.100.11"),
+            ("SID9999", "198.51.100.12"),
+        ] {
+            let _ = e.handle_line(&netbus(prefix, src), &opts(), Timestamp(0));
+        }
+    }
+    // Tripline's NetBus rule on the plain prefix; the fwsnort SID in place of
+    // it on the tagged one; an unknown SID bypasses the signatures all the same.
+    assert_eq!(sigs(&e, "198.51.100.10"), (3, 1));
+    assert_eq!(sigs(&e, "198.51.100.11"), (3, 1));
+    assert_eq!(sigs(&e, "198.51.100.12"), (0, 0));
+    let tagged = e.source("198.51.100.11".parse().unwrap()).unwrap();
+    let hit = tagged
+        .destinations()
+        .next()
+        .unwrap()
+        .signatures()
+        .next()
+        .unwrap();
+    assert_eq!(hit.sig, FWSNORT_SIG | 2003);
+}
