@@ -1149,6 +1149,7 @@ impl Engine {
 
     /// Intern through a small cache per call site, compared by text: no
     /// hashing while a slot keeps to a few names.
+    #[inline(always)]
     fn intern_at(&mut self, slot: usize, name: &str) -> NameId {
         let (names, ways) = (&self.names, &mut self.name_cache[slot]);
         for k in 0..NAME_WAYS {
@@ -1173,6 +1174,7 @@ impl Engine {
         id
     }
 
+    #[cold]
     fn intern(&mut self, name: &str) -> NameId {
         if let Some(&id) = self.name_ids.get(name) {
             return id;
@@ -1377,22 +1379,23 @@ impl Engine {
 /// Names remembered per call site of [`Engine::intern_at`].
 const NAME_WAYS: usize = 8;
 
-/// Equality of two short names (prefixes, interfaces, hosts) eight bytes a
-/// step, inline: a call to `memcmp` for each was 3% of an analysis.
+/// Equality of two short names (prefixes, interfaces, hosts), inline: two
+/// overlapping word loads from each end instead of a loop or a call to
+/// `memcmp` (this was 3% of an analysis).
 #[inline]
 fn same_name(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in (&mut x).zip(&mut y) {
-        let p = u64::from_ne_bytes(p.try_into().unwrap_or_default());
-        let q = u64::from_ne_bytes(q.try_into().unwrap_or_default());
-        if p != q {
-            return false;
-        }
+    let w8 = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    let w4 = |s: &[u8], i: usize| u32::from_ne_bytes(s[i..i + 4].try_into().unwrap_or_default());
+    match n {
+        0..4 => a.iter().zip(b).all(|(p, q)| p == q),
+        4..8 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
     }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 #[cfg(test)]
