@@ -57,7 +57,8 @@ impl Timestamp {
         put(11, hh, 2);
         put(14, mm, 2);
         put(17, ss, 2);
-        b.iter().map(|&c| char::from(c)).collect()
+        // (ASCII: one copy, not a push per character.)
+        String::from_utf8_lossy(&b).into_owned()
     }
 }
 
