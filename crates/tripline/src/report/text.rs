@@ -28,19 +28,6 @@ impl std::fmt::Display for Ip {
     }
 }
 
-/// A port range as psad prints it: `N` or `LO-HI`.
-struct Range(u16, u16);
-
-impl std::fmt::Display for Range {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 == self.1 {
-            write!(f, "{}", self.0)
-        } else {
-            write!(f, "{}-{}", self.0, self.1)
-        }
-    }
-}
-
 /// Protocol names in capitals without an allocation for the usual ones.
 fn upper(p: &str) -> std::borrow::Cow<'_, str> {
     match p {
@@ -52,6 +39,44 @@ fn upper(p: &str) -> std::borrow::Cow<'_, str> {
         _ => p.to_uppercase().into(),
     }
 }
+
+/// Writing without `core::fmt`: a `write!` per field was most of the cost of
+/// the per-source text on logs of many sources.
+trait Put: Write {
+    fn s(&mut self, s: &str) -> io::Result<&mut Self> {
+        self.write_all(s.as_bytes())?;
+        Ok(self)
+    }
+
+    fn n(&mut self, n: impl itoa::Integer) -> io::Result<&mut Self> {
+        self.s(itoa::Buffer::new().format(n))
+    }
+
+    /// An address as [`Ip`] shows it.
+    fn ip(&mut self, a: IpAddr) -> io::Result<&mut Self> {
+        match a {
+            IpAddr::V4(v4) => {
+                let [a, b, c, d] = v4.octets();
+                self.n(a)?.s(".")?.n(b)?.s(".")?.n(c)?.s(".")?.n(d)
+            }
+            IpAddr::V6(_) => {
+                write!(self, "{}", Ip(a))?;
+                Ok(self)
+            }
+        }
+    }
+
+    /// A port range as psad prints it: `N` or `LO-HI`.
+    fn range(&mut self, lo: u16, hi: u16) -> io::Result<&mut Self> {
+        if lo == hi {
+            self.n(lo)
+        } else {
+            self.n(lo)?.s("-")?.n(hi)
+        }
+    }
+}
+
+impl<W: Write + ?Sized> Put for W {}
 
 fn dl_color(dl: u8) -> &'static str {
     match dl {
@@ -247,16 +272,17 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             paint(&s.danger_level.to_string(), dl_color(s.danger_level), color)
         )?;
     } else {
-        write!(out, "SRC:  {}, DL: {}", Ip(s.src), s.danger_level)?;
+        out.s("SRC:  ")?.ip(s.src)?.s(", DL: ")?.n(s.danger_level)?;
     }
-    writeln!(
-        out,
-        ", Dsts: {}, Pkts: {}, Total protocols: {}, Unique sigs: {}",
-        s.destinations.len(),
-        s.packets,
-        s.protocols,
-        s.unique_signatures
-    )?;
+    out.s(", Dsts: ")?
+        .n(s.destinations.len())?
+        .s(", Pkts: ")?
+        .n(s.packets)?
+        .s(", Total protocols: ")?
+        .n(s.protocols)?
+        .s(", Unique sigs: ")?
+        .n(s.unique_signatures)?
+        .s("\n")?;
     // psad's layout: pf.os guesses as a list, else the posf guess; then p0f v3.
     let pfos: Vec<_> = s
         .os_guesses
@@ -290,28 +316,32 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         write!(out, "    Scan types: ")?;
         for (i, k) in s.scan_types.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
+            out.s(sep)?.s(&k.kind)?.s(" (")?;
             match (k.nmap, k.packets) {
-                (_, 0) => write!(out, "{sep}{} ({})", k.kind, clean(&k.evidence))?,
-                (Some(n), p) => write!(out, "{sep}{} ({p} pkts, nmap {n})", k.kind)?,
-                (None, p) => write!(out, "{sep}{} ({p} pkts)", k.kind)?,
-            }
+                (_, 0) => out.s(&clean(&k.evidence))?,
+                (Some(n), p) => out.n(p)?.s(" pkts, nmap ")?.s(n)?,
+                (None, p) => out.n(p)?.s(" pkts")?,
+            };
+            out.s(")")?;
         }
         writeln!(out)?;
     }
     writeln!(out)?;
     for d in &s.destinations {
-        writeln!(out, "    DST: {}", Ip(d.dst))?;
+        out.s("    DST: ")?.ip(d.dst)?.s("\n")?;
         for c in &d.chains {
             if let Some(span) = d.ports.get(&c.protocol) {
-                writeln!(
-                    out,
-                    "        Scanned ports: {} {}, Pkts: {}, Chain: {}, Intf: {}",
-                    upper(&c.protocol),
-                    Range(span.lo, span.hi),
-                    c.packets,
-                    c.chain,
-                    clean(&c.interface)
-                )?;
+                out.s("        Scanned ports: ")?
+                    .s(&upper(&c.protocol))?
+                    .s(" ")?
+                    .range(span.lo, span.hi)?
+                    .s(", Pkts: ")?
+                    .n(c.packets)?
+                    .s(", Chain: ")?
+                    .s(c.chain)?
+                    .s(", Intf: ")?
+                    .s(&clean(&c.interface))?
+                    .s("\n")?;
             }
         }
         let mut per_ci: Vec<(&str, &str, u32)> = Vec::new();
@@ -325,48 +355,50 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             }
         }
         for (chain, intf, n) in per_ci {
-            writeln!(
-                out,
-                "        Total scanned IP protocols: {n}, Chain: {chain}, Intf: {}",
-                clean(intf)
-            )?;
+            out.s("        Total scanned IP protocols: ")?
+                .n(n)?
+                .s(", Chain: ")?
+                .s(chain)?
+                .s(", Intf: ")?
+                .s(&clean(intf))?
+                .s("\n")?;
         }
         for f in &d.tcp_flags {
-            write!(
-                out,
-                "        TCP flags: [{}: {} packets",
-                f.flags, f.packets
-            )?;
+            out.s("        TCP flags: [")?
+                .s(&f.flags)?
+                .s(": ")?
+                .n(f.packets)?
+                .s(" packets")?;
             if let Some(n) = f.nmap {
-                write!(out, ", Nmap: {n}")?;
+                out.s(", Nmap: ")?.s(n)?;
             }
-            writeln!(out, "]")?;
+            out.s("]\n")?;
         }
         for p in &d.prefixes {
-            writeln!(
-                out,
-                "        Log prefix: \"{}\" ({}), {} packets",
-                clean(&p.prefix),
-                p.chain,
-                p.packets
-            )?;
+            out.s("        Log prefix: \"")?
+                .s(&clean(&p.prefix))?
+                .s("\" (")?
+                .s(p.chain)?
+                .s("), ")?
+                .n(p.packets)?
+                .s(" packets\n")?;
         }
         for g in &d.signatures {
-            writeln!(out, "        Signature match: \"{}\"", clean(&g.msg))?;
-            write!(
-                out,
-                "            {}, Chain: {}, Count: {}",
-                upper(g.proto),
-                g.chain,
-                g.count
-            )?;
+            out.s("        Signature match: \"")?
+                .s(&clean(&g.msg))?
+                .s("\"\n            ")?
+                .s(&upper(g.proto))?
+                .s(", Chain: ")?
+                .s(g.chain)?
+                .s(", Count: ")?
+                .n(g.count)?;
             if let Some(p) = g.dport {
-                write!(out, ", DP: {p}")?;
+                out.s(", DP: ")?.n(p)?;
             }
             if let Some(f) = &g.flags {
-                write!(out, ", {f}")?;
+                out.s(", ")?.s(f)?;
             }
-            writeln!(out, ", Sid: {}", g.sid)?;
+            out.s(", Sid: ")?.n(g.sid)?.s("\n")?;
         }
         for x in &d.icmp_invalid {
             let p = if x.protocol == "icmp6" {
