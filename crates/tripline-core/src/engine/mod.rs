@@ -429,7 +429,6 @@ pub struct Engine {
     sig_memo: crate::signature::MatchMemo,
     /// Pair times from the packets' own times (see [`Engine::with_logged_times`]).
     logged_times: bool,
-    sid_finder: Option<memchr::memmem::Finder<'static>>,
     /// The fwsnort tag of each interned name (see [`Engine::fwsnort_tag`]).
     name_fwsnort: Vec<Option<crate::signature::FwsnortTag>>,
     last_sweep: Option<Timestamp>,
@@ -461,8 +460,6 @@ impl Engine {
             .iter()
             .map(|re| compile("FW_MSG_SEARCH", re))
             .collect::<Result<Vec<_>, _>>()?;
-        let sid_finder = (!config.snort_sid_str.is_empty())
-            .then(|| memchr::memmem::Finder::new(config.snort_sid_str.as_bytes()).into_owned());
         Ok(Engine {
             config,
             rules,
@@ -487,7 +484,6 @@ impl Engine {
             sig_buf: Vec::new(),
             sig_memo: Default::default(),
             logged_times: false,
-            sid_finder,
             name_fwsnort: Vec::new(),
             last_sweep: None,
             os: HashMap::default(),
@@ -971,15 +967,14 @@ impl Engine {
         }
     }
 
-    /// The fwsnort rule tag in a log prefix, if any.
+    /// The fwsnort rule tag in a log prefix, if any (none when
+    /// `SNORT_SID_STR` is empty).
     fn fwsnort_of(&self, prefix: &str) -> Option<crate::signature::FwsnortTag> {
-        match &self.sid_finder {
-            // Cheap pre-check: most prefixes carry no SID at all.
-            Some(f) if f.find(prefix.as_bytes()).is_some() => {
-                fwsnort_tag(prefix, &self.config.snort_sid_str)
-            }
-            _ => None,
+        let sid = &self.config.snort_sid_str;
+        if sid.is_empty() {
+            return None;
         }
+        fwsnort_tag(prefix, sid)
     }
 
     /// The configured filters after the log prefix one (interface, IPv6,
