@@ -325,8 +325,22 @@ impl PortCounts {
         high * 256 + low
     }
 
+    /// Ports with packets, in port order. Eight ports a step: a table is
+    /// mostly zeros, and the report walks each one.
     fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        let busy = |i: usize| {
+            let word =
+                |t: &[u8]| <[u8; 8]>::try_from(t).map_or(true, |w| u64::from_le_bytes(w) != 0);
+            self.low.get(i..i + 8).is_some_and(word)
+                || self
+                    .high
+                    .get(i..i + 8)
+                    .is_some_and(|h| h.iter().any(|&c| c != 0))
+        };
         (0..self.low.len())
+            .step_by(8)
+            .filter(move |&i| busy(i))
+            .flat_map(move |i| i..(i + 8).min(self.low.len()))
             .map(|p| (p as u16, self.get(p)))
             .filter(|&(_, c)| c > 0)
     }

@@ -488,3 +488,31 @@ fn a_fwsnort_prefix_bypasses_signatures_on_every_packet_not_only_the_first() {
         .unwrap();
     assert_eq!(hit.sig, FWSNORT_SIG | 2003);
 }
+
+/// The port counters list every port with packets, in port order, whichever
+/// of an eight-port word it sits in, and a count of exactly 256 (narrow byte
+/// back at 0, one in the wide table) too.
+#[test]
+fn port_counts_list_every_port_with_packets_in_order() {
+    let mut pc = PortCounts::default();
+    let mut want = std::collections::BTreeMap::new();
+    for (port, n) in [
+        (0u16, 1u64),
+        (7, 3),
+        (8, 300),
+        (1000, 256),
+        (1001, 0),
+        (65528, 1),
+        (65535, 2),
+    ] {
+        for _ in 0..n {
+            pc.bump(port);
+        }
+        if n > 0 {
+            want.insert(port, n);
+        }
+    }
+    let got: Vec<(u16, u64)> = pc.iter().collect();
+    assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+    assert_eq!(PortCounts::default().iter().count(), 0);
+}

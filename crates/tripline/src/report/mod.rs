@@ -471,20 +471,16 @@ impl Report {
         }
         let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
 
-        // Per port, flat: up to 65,536 ports per engine and protocol.
-        let mut tcp = vec![0u64; 1 << 16];
-        let mut udp = vec![0u64; 1 << 16];
+        // (port, packets) of every engine: each in port order.
+        let mut tcp: Vec<(u16, u64)> = Vec::new();
+        let mut udp: Vec<(u16, u64)> = Vec::new();
         let mut sigs: BTreeMap<u32, TopSignature> = BTreeMap::new();
         let mut prefix_map: BTreeMap<String, u64> = BTreeMap::new();
         let mut proto_map: BTreeMap<Proto, u64> = BTreeMap::new();
         for e in engines {
             let stats = e.stats();
-            for (p, c) in stats.tcp_ports() {
-                tcp[p as usize] += c;
-            }
-            for (p, c) in stats.udp_ports() {
-                udp[p as usize] += c;
-            }
+            tcp.extend(stats.tcp_ports());
+            udp.extend(stats.udp_ports());
             for (&sig, &(count, nsrc)) in &stats.signatures {
                 let (sid, msg, proto) = sig_meta(e, sig);
                 let t = sigs.entry(sid).or_insert(TopSignature {
@@ -504,12 +500,16 @@ impl Report {
                 *proto_map.entry(p).or_default() += c;
             }
         }
-        let top = |m: Vec<u64>| {
-            let mut v: Vec<PortCount> = (0..=u16::MAX)
-                .zip(m)
-                .filter(|&(_, packets)| packets > 0)
-                .map(|(port, packets)| PortCount { port, packets })
-                .collect();
+        let top = |mut m: Vec<(u16, u64)>| {
+            // One sorted run per engine: a stable sort merges them.
+            m.sort_by_key(|&(port, _)| port);
+            let mut v: Vec<PortCount> = Vec::with_capacity(m.len());
+            for (port, packets) in m {
+                match v.last_mut() {
+                    Some(last) if last.port == port => last.packets += packets,
+                    _ => v.push(PortCount { port, packets }),
+                }
+            }
             let order =
                 |a: &PortCount, b: &PortCount| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port));
             let n = cfg.status_ports_threshold as usize;
