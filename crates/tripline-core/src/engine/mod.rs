@@ -328,19 +328,15 @@ impl PortCounts {
     /// Ports with packets, in port order. Eight ports a step: a table is
     /// mostly zeros, and the report walks each one.
     fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        let busy = |i: usize| {
-            let word =
-                |t: &[u8]| <[u8; 8]>::try_from(t).map_or(true, |w| u64::from_le_bytes(w) != 0);
-            self.low.get(i..i + 8).is_some_and(word)
-                || self
-                    .high
-                    .get(i..i + 8)
-                    .is_some_and(|h| h.iter().any(|&c| c != 0))
-        };
+        // (A table is empty or 65,536 long: whole words.)
+        fn busy<T: Copy + Default + PartialEq>(t: &[T], i: usize) -> bool {
+            t.get(i..i + 8)
+                .is_some_and(|w| w.iter().any(|&c| c != T::default()))
+        }
         (0..self.low.len())
             .step_by(8)
-            .filter(move |&i| busy(i))
-            .flat_map(move |i| i..(i + 8).min(self.low.len()))
+            .filter(move |&i| busy(&self.low, i) || busy(&self.high, i))
+            .flat_map(|i| i..i + 8)
             .map(|p| (p as u16, self.get(p)))
             .filter(|&(_, c)| c > 0)
     }
