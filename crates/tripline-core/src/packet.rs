@@ -216,21 +216,26 @@ impl TcpFlags {
     }
 }
 
+impl TcpFlags {
+    /// The kernel's flag names in its order (`URG`, `PSH`, `FIN`), or `NULL`
+    /// alone when no flag is set, as psad keeps it.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        let null = self.is_null().then_some("NULL");
+        let set = Self::NAMES
+            .into_iter()
+            .filter(move |&(_, bit)| self.0 & bit != 0);
+        null.into_iter().chain(set.map(|(name, _)| name))
+    }
+}
+
 impl fmt::Display for TcpFlags {
-    /// The kernel's flag text (`URG PSH FIN`), or `NULL` when empty, as psad keeps it.
+    /// The [`TcpFlags::names`], space-separated (`URG PSH FIN`, `NULL`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_null() {
-            return f.write_str("NULL");
-        }
-        let mut first = true;
-        for (name, bit) in Self::NAMES {
-            if self.0 & bit != 0 {
-                if !first {
-                    f.write_str(" ")?;
-                }
-                f.write_str(name)?;
-                first = false;
+        for (i, name) in self.names().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
             }
+            f.write_str(name)?;
         }
         Ok(())
     }
@@ -385,7 +390,23 @@ impl Packet<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Proto, Timestamp};
+    use super::{Proto, TcpFlags, Timestamp};
+
+    /// The kernel's order whatever the bits' order, and NULL only alone.
+    #[test]
+    fn flag_names_in_the_kernels_order() {
+        let names = |f: u8| TcpFlags(f).names().collect::<Vec<_>>().join(" ");
+        assert_eq!(names(0), "NULL");
+        assert_eq!(
+            names(TcpFlags::FIN | TcpFlags::URG | TcpFlags::PSH),
+            "URG PSH FIN"
+        );
+        assert_eq!(names(0xff), "CWR ECE URG ACK PSH RST SYN FIN");
+        assert_eq!(
+            TcpFlags(TcpFlags::SYN | TcpFlags::ACK).to_string(),
+            "ACK SYN"
+        );
+    }
 
     /// The in-place digits agree with `format!` on every field boundary,
     /// and years outside 0..=9999 keep `format!`'s text.

@@ -73,27 +73,31 @@ fn icmp_kind(proto: Proto, kind: u8) -> (&'static str, &'static str) {
 /// Classify everything a source did. `protocol_scan_threshold` is psad's
 /// `PROTOCOL_SCAN_THRESHOLD`.
 pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKind> {
-    let mut kinds: BTreeMap<&'static str, ScanKind> = BTreeMap::new();
+    // A handful of kinds at most: a vector beats a map. The evidence is the
+    // first occurrence's, built only then (most calls add packets to a kind
+    // already seen).
+    let mut kinds: Vec<ScanKind> = Vec::new();
     fn put(
-        kinds: &mut BTreeMap<&'static str, ScanKind>,
+        kinds: &mut Vec<ScanKind>,
         kind: &'static str,
-        evidence: String,
+        evidence: impl FnOnce() -> String,
         nmap: Option<&'static str>,
         n: u64,
     ) {
-        kinds
-            .entry(kind)
-            .or_insert(ScanKind {
+        match kinds.iter_mut().find(|k| k.kind == kind) {
+            Some(k) => k.packets += n,
+            None => kinds.push(ScanKind {
                 kind,
-                evidence,
+                evidence: evidence(),
                 nmap,
-                packets: 0,
-            })
-            .packets += n;
+                packets: n,
+            }),
+        }
     }
     macro_rules! add {
-        ($($a:expr),*) => { put(&mut kinds, $($a),*) };
+        ($kind:expr, $evidence:expr, $($a:expr),*) => { put(&mut kinds, $kind, || $evidence, $($a),*) };
     }
+    let has = |kinds: &[ScanKind], kind: &str| kinds.iter().any(|k| k.kind == kind);
     let pairs: Vec<PairView<'_>> = s.destinations().collect();
     for p in &pairs {
         for (flags, n) in p.tcp_flags() {
@@ -161,7 +165,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
             }
         }
     }
-    if kinds.contains_key("tcp-os-probe") {
+    if has(&kinds, "tcp-os-probe") {
         add!(
             "os-detection",
             "nmap OS probes (URG PSH SYN FIN)".into(),
@@ -170,7 +174,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
         );
     }
     // A raw-socket SYN scan and connect() differ in their SYNs: fingerprints tell.
-    if kinds.contains_key("tcp-syn") {
+    if has(&kinds, "tcp-syn") {
         let guesses = s.os_guesses();
         let nmap = guesses
             .iter()
@@ -225,9 +229,8 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
             0
         );
     }
-    let mut v: Vec<ScanKind> = kinds.into_values().collect();
-    v.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
-    v
+    kinds.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
+    kinds
 }
 
 #[cfg(test)]

@@ -10,15 +10,16 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tripline_core::engine::{
     classify, decoy_groups, psad_nmap_hint, Engine, PairView, SourceView, FWSNORT_SIG,
 };
 use tripline_core::fingerprint::{Method, OsGuess, Quality};
-use tripline_core::{Proto, Timestamp};
+use tripline_core::{Proto, TcpFlags, Timestamp};
 
 /// The whole report.
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct Report<'a> {
     /// Tripline version.
     pub version: &'static str,
     /// Inputs in the order read.
@@ -34,19 +35,19 @@ pub struct Report {
     /// Sources with a danger level.
     pub tracked_sources: u64,
     /// Reported sources, DL 5 first.
-    pub sources: Vec<SourceReport>,
+    pub sources: Vec<SourceReport<'a>>,
     /// Most scanned ports per protocol.
     pub top_ports: TopPorts,
     /// Every matched signature, most matched first (the text report shows the
     /// first `STATUS_SIGS_THRESHOLD`).
-    pub top_signatures: Vec<TopSignature>,
+    pub top_signatures: Vec<TopSignature<'a>>,
     /// How many signatures the text report shows (`STATUS_SIGS_THRESHOLD`).
     #[serde(skip)]
     pub sigs_shown: usize,
     /// Packets per log prefix.
-    pub prefixes: Vec<Counted>,
+    pub prefixes: Vec<Counted<'a>>,
     /// Packets per protocol.
-    pub protocols: Vec<Counted>,
+    pub protocols: Vec<Counted<'a>>,
     /// Distinct destinations of reported sources.
     pub total_destinations: u64,
     /// Decoy sets (`nmap -D`): sources that scanned one destination together.
@@ -107,9 +108,9 @@ pub struct MalformedLine {
 
 /// A name and a count.
 #[derive(Debug, Serialize)]
-pub struct Counted {
+pub struct Counted<'a> {
     /// Name.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Packets.
     pub packets: u64,
 }
@@ -134,11 +135,11 @@ pub struct PortCount {
 
 /// A signature in the top table.
 #[derive(Debug, Serialize)]
-pub struct TopSignature {
+pub struct TopSignature<'a> {
     /// sid (or psad_id).
     pub sid: u32,
     /// Message.
-    pub msg: String,
+    pub msg: &'a str,
     /// Rule protocol.
     pub proto: &'static str,
     /// Matches.
@@ -149,7 +150,7 @@ pub struct TopSignature {
 
 /// One source.
 #[derive(Debug, Serialize)]
-pub struct SourceReport {
+pub struct SourceReport<'a> {
     /// Address.
     pub src: IpAddr,
     /// Danger level.
@@ -165,48 +166,50 @@ pub struct SourceReport {
     /// Protocols with records.
     pub protocols: usize,
     /// First packet.
-    pub first_seen: String,
+    #[serde(serialize_with = "as_rfc3339")]
+    pub first_seen: Timestamp,
     /// Last packet.
-    pub last_seen: String,
+    #[serde(serialize_with = "as_rfc3339")]
+    pub last_seen: Timestamp,
     /// Packets the source had sent when it first reached DL 1 or more (in
     /// psad-compat mode levels are assigned at the end of the input).
     pub packets_before_report: Option<u64>,
     /// The best passive OS guess: p0f v3 when it matched exactly or
     /// generically (default mode), else psad's first pf.os/posf guess.
-    pub os_guess: Option<OsGuessReport>,
+    pub os_guess: Option<OsGuessReport<'a>>,
     /// Every OS guess with the fingerprint that matched.
-    pub os_guesses: Vec<OsGuessReport>,
+    pub os_guesses: Vec<OsGuessReport<'a>>,
     /// Scan kinds seen, from flags and protocols.
     pub scan_types: Vec<ScanType>,
     /// Signatures over all destinations.
-    pub signatures: Vec<SigCount>,
+    pub signatures: Vec<SigCount<'a>>,
     /// Destinations.
-    pub destinations: Vec<DestReport>,
+    pub destinations: Vec<DestReport<'a>>,
 }
 
 /// An OS guess and its evidence.
 #[derive(Debug, Serialize, Clone)]
-pub struct OsGuessReport {
+pub struct OsGuessReport<'a> {
     /// The OS (pf.os OS field, posf name, or p0f v3 label).
-    pub os: String,
+    pub os: &'a str,
     /// `pf.os`, `posf` or `p0f3`.
     pub method: &'static str,
     /// The fingerprint that matched.
-    pub matched: String,
+    pub matched: &'a str,
     /// `exact`, `generic` or `fuzzy`.
     pub quality: &'static str,
 }
 
-impl OsGuessReport {
-    fn new(g: &OsGuess<'_>) -> Self {
+impl<'a> OsGuessReport<'a> {
+    fn new(g: &OsGuess<'a>) -> Self {
         OsGuessReport {
-            os: g.os.to_string(),
+            os: g.os,
             method: match g.method {
                 Method::PfOs => "pf.os",
                 Method::Posf => "posf",
                 Method::P0f3 => "p0f3",
             },
-            matched: g.matched.to_string(),
+            matched: g.matched,
             quality: match g.quality {
                 Quality::Exact => "exact",
                 Quality::Generic => "generic",
@@ -220,7 +223,7 @@ impl OsGuessReport {
 #[derive(Debug, Serialize, Clone)]
 pub struct ScanType {
     /// Kind (`tcp-syn`, `tcp-fin`, `tcp-xmas`, `tcp-null`, `udp`, `ip-protocol`, ...).
-    pub kind: String,
+    pub kind: &'static str,
     /// Flags or protocol evidence.
     pub evidence: String,
     /// psad's nmap hint, if any.
@@ -231,42 +234,43 @@ pub struct ScanType {
 
 /// A signature and its matches.
 #[derive(Debug, Serialize)]
-pub struct SigCount {
+pub struct SigCount<'a> {
     /// sid (or psad_id).
     pub sid: u32,
     /// Message.
-    pub msg: String,
+    pub msg: &'a str,
     /// Matches.
     pub count: u64,
 }
 
 /// One destination of a source.
 #[derive(Debug, Serialize)]
-pub struct DestReport {
+pub struct DestReport<'a> {
     /// Address.
     pub dst: IpAddr,
     /// Packets.
     pub packets: u32,
     /// First packet.
-    pub start: String,
+    #[serde(serialize_with = "as_rfc3339")]
+    pub start: Timestamp,
     /// Port ranges per protocol (`tcp`, `udp`, `udplite`).
-    pub ports: BTreeMap<Cow<'static, str>, PortSpan>,
+    pub ports: Ports,
     /// Packets per chain, interface and protocol.
-    pub chains: Vec<ChainReport>,
+    pub chains: Vec<ChainReport<'a>>,
     /// Interfaces.
-    pub interfaces: Vec<String>,
+    pub interfaces: Vec<&'a str>,
     /// Packets per chain and log prefix.
-    pub prefixes: Vec<PrefixReport>,
+    pub prefixes: Vec<PrefixReport<'a>>,
     /// TCP flag combinations.
     pub tcp_flags: Vec<FlagReport>,
     /// Signature hits.
-    pub signatures: Vec<SigHitReport>,
+    pub signatures: Vec<SigHitReport<'a>>,
     /// Invalid ICMP types or codes.
-    pub icmp_invalid: Vec<IcmpInvalidReport>,
+    pub icmp_invalid: Vec<IcmpInvalidReport<'a>>,
     /// psad's tot_protocols.
     pub total_protocols: u32,
     /// Syslog hosts that logged it.
-    pub hosts: Vec<String>,
+    pub hosts: Vec<&'a str>,
 }
 
 /// A port range.
@@ -280,11 +284,11 @@ pub struct PortSpan {
 
 /// Packets per chain/interface/protocol.
 #[derive(Debug, Serialize)]
-pub struct ChainReport {
+pub struct ChainReport<'a> {
     /// Chain.
     pub chain: &'static str,
     /// Interface.
-    pub interface: String,
+    pub interface: &'a str,
     /// Protocol.
     pub protocol: Cow<'static, str>,
     /// Packets.
@@ -293,11 +297,11 @@ pub struct ChainReport {
 
 /// Packets per chain and prefix.
 #[derive(Debug, Serialize)]
-pub struct PrefixReport {
+pub struct PrefixReport<'a> {
     /// Chain.
     pub chain: &'static str,
     /// Prefix.
-    pub prefix: String,
+    pub prefix: &'a str,
     /// Packets.
     pub packets: u32,
 }
@@ -306,7 +310,8 @@ pub struct PrefixReport {
 #[derive(Debug, Serialize)]
 pub struct FlagReport {
     /// Kernel flag text.
-    pub flags: String,
+    #[serde(serialize_with = "as_text")]
+    pub flags: TcpFlags,
     /// Packets.
     pub packets: u32,
     /// psad's nmap hint.
@@ -315,11 +320,11 @@ pub struct FlagReport {
 
 /// Signature hits on a destination.
 #[derive(Debug, Serialize)]
-pub struct SigHitReport {
+pub struct SigHitReport<'a> {
     /// sid (or psad_id).
     pub sid: u32,
     /// Message.
-    pub msg: String,
+    pub msg: &'a str,
     /// Rule protocol.
     pub proto: &'static str,
     /// Chain.
@@ -329,12 +334,13 @@ pub struct SigHitReport {
     /// Last destination port.
     pub dport: Option<u16>,
     /// Last TCP flags.
-    pub flags: Option<String>,
+    #[serde(serialize_with = "as_text_opt")]
+    pub flags: Option<TcpFlags>,
 }
 
 /// An invalid ICMP type/code counter.
 #[derive(Debug, Serialize)]
-pub struct IcmpInvalidReport {
+pub struct IcmpInvalidReport<'a> {
     /// `icmp` or `icmp6`.
     pub protocol: &'static str,
     /// Type.
@@ -342,7 +348,7 @@ pub struct IcmpInvalidReport {
     /// Invalid code, or null when the type is invalid.
     pub code: Option<u8>,
     /// Type name when known.
-    pub type_name: Option<String>,
+    pub type_name: Option<&'a str>,
     /// Chain.
     pub chain: &'static str,
     /// Packets.
@@ -354,14 +360,66 @@ pub fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339()
 }
 
-fn sig_meta(engine: &Engine, sig: u32) -> (u32, String, &'static str) {
+// The model keeps times and flags as values and writes their text only when
+// serialized: the text report shows neither times nor most flags' strings,
+// and a string each was an allocation per destination.
+fn as_rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339())
+}
+
+fn as_text<S: serde::Serializer>(f: &TcpFlags, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(f)
+}
+
+fn as_text_opt<S: serde::Serializer>(f: &Option<TcpFlags>, s: S) -> Result<S::Ok, S::Error> {
+    match f {
+        Some(f) => s.collect_str(f),
+        None => s.serialize_none(),
+    }
+}
+
+/// Port ranges of a destination per protocol: in JSON a map from `tcp`,
+/// `udp` and `udplite` (in that order, which is the names' order too).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Ports([Option<PortSpan>; 3]);
+
+impl Ports {
+    const NAMES: [&'static str; 3] = ["tcp", "udp", "udplite"];
+
+    /// The span of the protocol named `proto`.
+    pub fn get(&self, proto: &str) -> Option<&PortSpan> {
+        let i = Self::NAMES.iter().position(|n| *n == proto)?;
+        self.0[i].as_ref()
+    }
+
+    fn set(&mut self, proto: Proto, span: PortSpan) {
+        if let Some(i) = Self::NAMES.iter().position(|n| *n == proto.name()) {
+            self.0[i] = Some(span);
+        }
+    }
+}
+
+impl Serialize for Ports {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.iter().flatten().count()))?;
+        for (name, span) in Self::NAMES.iter().zip(&self.0) {
+            if let Some(span) = span {
+                m.serialize_entry(name, span)?;
+            }
+        }
+        m.end()
+    }
+}
+
+fn sig_meta(engine: &Engine, sig: u32) -> (u32, &str, &'static str) {
     let rules = engine.rules();
     if sig & FWSNORT_SIG != 0 {
         let sid = sig & !FWSNORT_SIG;
         let msg = rules
             .fwsnort
             .get(sid)
-            .and_then(|r| r.msg.clone())
+            .and_then(|r| r.msg.as_deref())
             .unwrap_or_default();
         let proto = match rules.fwsnort.get(sid).map(|r| r.proto.as_str()) {
             Some("tcp") => "tcp",
@@ -372,32 +430,24 @@ fn sig_meta(engine: &Engine, sig: u32) -> (u32, String, &'static str) {
         return (sid, msg, proto);
     }
     match rules.signatures.sigs.get(sig as usize) {
-        Some(s) => (s.key, s.msg.clone(), s.proto),
-        None => (sig, String::new(), "ip"),
+        Some(s) => (s.key, s.msg.as_str(), s.proto),
+        None => (sig, "", "ip"),
     }
 }
 
-impl Report {
+impl<'a> Report<'a> {
     /// Build the report from finished engines (one, or one per source shard:
     /// shards hold disjoint sources, so their tables add up).
     pub fn build(
-        engines: &[Engine],
+        engines: &'a [Engine],
         totals: &LineTotals,
         malformed: &[Malformed],
         show_malformed: usize,
         min_dl: u8,
         only: &[IpAddr],
         inputs: &[Input],
-    ) -> Report {
+    ) -> Report<'a> {
         let cfg = engines[0].config();
-        let mut level_counts = [0u64; 5];
-        let mut tracked = 0;
-        for s in engines.iter().flat_map(Engine::sources) {
-            if s.danger_level() > 0 {
-                tracked += 1;
-                level_counts[s.danger_level() as usize - 1] += 1;
-            }
-        }
         let mut picked: Vec<(&Engine, SourceView<'_>)> = engines
             .iter()
             .flat_map(|e| e.sources().map(move |s| (e, s)))
@@ -409,20 +459,22 @@ impl Report {
                 .cmp(&a.danger_level())
                 .then(a.addr().cmp(&b.addr()))
         });
-        let mut sources: Vec<SourceReport> = par_map(&picked, |(e, s)| source_report(e, s));
-        let decoy_groups: Vec<DecoyReport> = decoy_groups(engines.iter().flat_map(Engine::sources))
-            .into_iter()
-            .map(|g| DecoyReport {
-                dst: g.dst,
-                protocol: g.proto.name(),
-                ports: PortSpan { lo: g.lo, hi: g.hi },
-                members: g
-                    .members
-                    .iter()
-                    .map(|&(src, packets)| DecoyMember { src, packets })
-                    .collect(),
-            })
-            .collect();
+        // The engine-wide tables need no source report: this thread builds
+        // them while the others start on the sources.
+        let (mut sources, tables) = par_map_beside(
+            &picked,
+            |(e, s)| source_report(e, s),
+            || Tables::build(engines),
+        );
+        let Tables {
+            level_counts,
+            tracked,
+            decoy_groups,
+            top_ports,
+            top_signatures,
+            prefixes,
+            protocols,
+        } = tables;
         // Each member's report found by address: scanning every source for
         // every group was quadratic with thousands of sources.
         let at: HashMap<IpAddr, usize> = sources
@@ -455,7 +507,7 @@ impl Report {
                     others.push(format!("and {more} more"));
                 }
                 s.scan_types.push(ScanType {
-                    kind: "decoy-set".into(),
+                    kind: "decoy-set",
                     evidence: format!(
                         "scanned {} {} {}-{} together with {}",
                         g.dst,
@@ -470,77 +522,6 @@ impl Report {
             }
         }
         let total_destinations = sources.iter().map(|s| s.destinations.len() as u64).sum();
-
-        // (port, packets) of every engine: each in port order.
-        let mut tcp: Vec<(u16, u64)> = Vec::new();
-        let mut udp: Vec<(u16, u64)> = Vec::new();
-        let mut sigs: BTreeMap<u32, TopSignature> = BTreeMap::new();
-        let mut prefix_map: BTreeMap<String, u64> = BTreeMap::new();
-        let mut proto_map: BTreeMap<Proto, u64> = BTreeMap::new();
-        for e in engines {
-            let stats = e.stats();
-            tcp.extend(stats.tcp_ports());
-            udp.extend(stats.udp_ports());
-            for (&sig, &(count, nsrc)) in &stats.signatures {
-                let (sid, msg, proto) = sig_meta(e, sig);
-                let t = sigs.entry(sid).or_insert(TopSignature {
-                    sid,
-                    msg,
-                    proto,
-                    count: 0,
-                    sources: 0,
-                });
-                t.count += count;
-                t.sources += nsrc;
-            }
-            for (p, c) in e.prefix_counts() {
-                *prefix_map.entry(p.to_string()).or_default() += c;
-            }
-            for (p, c) in stats.protocols() {
-                *proto_map.entry(p).or_default() += c;
-            }
-        }
-        let top = |mut m: Vec<(u16, u64)>| {
-            // One sorted run per engine: a stable sort merges them.
-            m.sort_by_key(|&(port, _)| port);
-            let mut v: Vec<PortCount> = Vec::with_capacity(m.len());
-            for (port, packets) in m {
-                match v.last_mut() {
-                    Some(last) if last.port == port => last.packets += packets,
-                    _ => v.push(PortCount { port, packets }),
-                }
-            }
-            let order =
-                |a: &PortCount, b: &PortCount| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port));
-            let n = cfg.status_ports_threshold as usize;
-            // The top n only: a scan of every port leaves 65,536 to order.
-            if n > 0 && v.len() > n {
-                v.select_nth_unstable_by(n - 1, order);
-            }
-            v.truncate(n);
-            v.sort_by(order);
-            v
-        };
-        let top_ports = TopPorts {
-            tcp: top(tcp),
-            udp: top(udp),
-        };
-        let mut top_signatures: Vec<TopSignature> = sigs.into_values().collect();
-        top_signatures.sort_by(|a, b| b.count.cmp(&a.count).then(a.sid.cmp(&b.sid)));
-        let mut prefixes: Vec<Counted> = prefix_map
-            .into_iter()
-            .map(|(name, packets)| Counted { name, packets })
-            .collect();
-        prefixes.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.name.cmp(&b.name)));
-        let mut protocols: Vec<(Proto, u64)> = proto_map.into_iter().collect();
-        protocols.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let protocols = protocols
-            .into_iter()
-            .map(|(p, c)| Counted {
-                name: p.to_string(),
-                packets: c,
-            })
-            .collect();
 
         Report {
             version: env!("CARGO_PKG_VERSION"),
@@ -578,6 +559,126 @@ impl Report {
     }
 }
 
+/// The report's engine-wide tables: everything but the sources' own reports.
+struct Tables<'a> {
+    level_counts: [u64; 5],
+    tracked: u64,
+    decoy_groups: Vec<DecoyReport>,
+    top_ports: TopPorts,
+    top_signatures: Vec<TopSignature<'a>>,
+    prefixes: Vec<Counted<'a>>,
+    protocols: Vec<Counted<'a>>,
+}
+
+impl<'a> Tables<'a> {
+    fn build(engines: &'a [Engine]) -> Tables<'a> {
+        let cfg = engines[0].config();
+        let mut level_counts = [0u64; 5];
+        let mut tracked = 0;
+        for s in engines.iter().flat_map(Engine::sources) {
+            if s.danger_level() > 0 {
+                tracked += 1;
+                level_counts[s.danger_level() as usize - 1] += 1;
+            }
+        }
+        let decoy_groups: Vec<DecoyReport> = decoy_groups(engines.iter().flat_map(Engine::sources))
+            .into_iter()
+            .map(|g| DecoyReport {
+                dst: g.dst,
+                protocol: g.proto.name(),
+                ports: PortSpan { lo: g.lo, hi: g.hi },
+                members: g
+                    .members
+                    .iter()
+                    .map(|&(src, packets)| DecoyMember { src, packets })
+                    .collect(),
+            })
+            .collect();
+        // (port, packets) of every engine: each in port order.
+        let mut tcp: Vec<(u16, u64)> = Vec::new();
+        let mut udp: Vec<(u16, u64)> = Vec::new();
+        let mut sigs: BTreeMap<u32, TopSignature> = BTreeMap::new();
+        let mut prefix_map: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut proto_map: BTreeMap<Proto, u64> = BTreeMap::new();
+        for e in engines {
+            let stats = e.stats();
+            tcp.extend(stats.tcp_ports());
+            udp.extend(stats.udp_ports());
+            for (&sig, &(count, nsrc)) in &stats.signatures {
+                let (sid, msg, proto) = sig_meta(e, sig);
+                let t = sigs.entry(sid).or_insert(TopSignature {
+                    sid,
+                    msg,
+                    proto,
+                    count: 0,
+                    sources: 0,
+                });
+                t.count += count;
+                t.sources += nsrc;
+            }
+            for (p, c) in e.prefix_counts() {
+                *prefix_map.entry(p).or_default() += c;
+            }
+            for (p, c) in stats.protocols() {
+                *proto_map.entry(p).or_default() += c;
+            }
+        }
+        let top = |mut m: Vec<(u16, u64)>| {
+            // One sorted run per engine: a stable sort merges them.
+            m.sort_by_key(|&(port, _)| port);
+            let mut v: Vec<PortCount> = Vec::with_capacity(m.len());
+            for (port, packets) in m {
+                match v.last_mut() {
+                    Some(last) if last.port == port => last.packets += packets,
+                    _ => v.push(PortCount { port, packets }),
+                }
+            }
+            let order =
+                |a: &PortCount, b: &PortCount| b.packets.cmp(&a.packets).then(a.port.cmp(&b.port));
+            let n = cfg.status_ports_threshold as usize;
+            // The top n only: a scan of every port leaves 65,536 to order.
+            if n > 0 && v.len() > n {
+                v.select_nth_unstable_by(n - 1, order);
+            }
+            v.truncate(n);
+            v.sort_by(order);
+            v
+        };
+        let top_ports = TopPorts {
+            tcp: top(tcp),
+            udp: top(udp),
+        };
+        let mut top_signatures: Vec<TopSignature> = sigs.into_values().collect();
+        top_signatures.sort_by(|a, b| b.count.cmp(&a.count).then(a.sid.cmp(&b.sid)));
+        let mut prefixes: Vec<Counted> = prefix_map
+            .into_iter()
+            .map(|(name, packets)| Counted {
+                name: name.into(),
+                packets,
+            })
+            .collect();
+        prefixes.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.name.cmp(&b.name)));
+        let mut protocols: Vec<(Proto, u64)> = proto_map.into_iter().collect();
+        protocols.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let protocols = protocols
+            .into_iter()
+            .map(|(p, c)| Counted {
+                name: p.to_string().into(),
+                packets: c,
+            })
+            .collect();
+        Tables {
+            level_counts,
+            tracked,
+            decoy_groups,
+            top_ports,
+            top_signatures,
+            prefixes,
+            protocols,
+        }
+    }
+}
+
 /// Other members of a decoy group named in each member's evidence.
 const DECOY_NAMED: usize = 16;
 
@@ -586,27 +687,46 @@ pub(crate) fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
-/// `items.iter().map(f)`, spread over the CPUs this process may use when
-/// there is enough to share (a report of thousands of sources).
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// `(items.iter().map(f), side())`: the items spread over the CPUs this
+/// process may use when there is enough to share (a report of thousands of
+/// sources), while this thread runs `side` first. Threads take blocks of
+/// items as they free up, so uneven items and the side work even out.
+pub(crate) fn par_map_beside<T: Sync, R: Send, S>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+    side: impl FnOnce() -> S,
+) -> (Vec<R>, S) {
+    const BLOCK: usize = 32;
     let cpus = cpus();
     if cpus < 2 || items.len() < 512 {
-        return items.iter().map(f).collect();
+        let side = side();
+        return (items.iter().map(f).collect(), side);
     }
-    let f = &f;
+    let next = AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
+    let take = move || {
+        let mut done: Vec<(usize, Vec<R>)> = Vec::new();
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            let Some(part) = items.chunks(BLOCK).nth(b) else {
+                return done;
+            };
+            done.push((b, part.iter().map(f).collect()));
+        }
+    };
     std::thread::scope(|scope| {
-        let parts: Vec<_> = items
-            .chunks(items.len().div_ceil(cpus))
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        let helpers: Vec<_> = (1..cpus).map(|_| scope.spawn(take)).collect();
+        let side = side();
+        let mut done = take();
+        for h in helpers {
+            done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        done.sort_unstable_by_key(|&(b, _)| b);
+        (done.into_iter().flat_map(|(_, v)| v).collect(), side)
     })
 }
 
-fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
+fn source_report<'a>(engine: &'a Engine, s: &SourceView<'a>) -> SourceReport<'a> {
     let mut sigs: BTreeMap<u32, u64> = BTreeMap::new();
     // Sized once: a report entry is large, and growing the vector moved them.
     let mut destinations = Vec::with_capacity(s.destinations().count());
@@ -624,8 +744,8 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
         signature_matches: s.signature_matches(),
         unique_signatures: s.unique_signatures(),
         protocols: s.protocol_count(),
-        first_seen: rfc3339(s.first_seen()),
-        last_seen: rfc3339(s.last_seen()),
+        first_seen: s.first_seen(),
+        last_seen: s.last_seen(),
         packets_before_report: None,
         os_guess: {
             let p0f = s
@@ -639,7 +759,7 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
         scan_types: classify(s, engine.config().protocol_scan_threshold)
             .into_iter()
             .map(|k| ScanType {
-                kind: k.kind.to_string(),
+                kind: k.kind,
                 evidence: k.evidence,
                 nmap: k.nmap,
                 packets: k.packets,
@@ -656,17 +776,17 @@ fn source_report(engine: &Engine, s: &SourceView<'_>) -> SourceReport {
     }
 }
 
-fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
-    let mut interfaces: Vec<String> = Vec::new();
+fn dest_report<'a>(engine: &'a Engine, p: &PairView<'a>) -> DestReport<'a> {
+    let mut interfaces: Vec<&str> = Vec::new();
     let chains = p
         .chains()
         .map(|(chain, intf, proto, n)| {
-            if !interfaces.iter().any(|i| i == intf) {
-                interfaces.push(intf.to_string());
+            if !interfaces.contains(&intf) {
+                interfaces.push(intf);
             }
             ChainReport {
                 chain: chain.as_str(),
-                interface: intf.to_string(),
+                interface: intf,
                 protocol: proto.name(),
                 packets: n,
             }
@@ -676,25 +796,28 @@ fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
     DestReport {
         dst: p.addr(),
         packets: p.packets(),
-        start: rfc3339(p.start()),
-        ports: p
-            .port_ranges()
-            .map(|r| (r.proto.name(), PortSpan { lo: r.lo, hi: r.hi }))
-            .collect(),
+        start: p.start(),
+        ports: {
+            let mut ports = Ports::default();
+            for r in p.port_ranges() {
+                ports.set(r.proto, PortSpan { lo: r.lo, hi: r.hi });
+            }
+            ports
+        },
         chains,
         interfaces,
         prefixes: p
             .prefixes()
             .map(|(chain, prefix, n)| PrefixReport {
                 chain: chain.as_str(),
-                prefix: prefix.to_string(),
+                prefix,
                 packets: n,
             })
             .collect(),
         tcp_flags: p
             .tcp_flags()
             .map(|(f, n)| FlagReport {
-                flags: f.to_string(),
+                flags: f,
                 packets: n,
                 nmap: psad_nmap_hint(f),
             })
@@ -710,7 +833,7 @@ fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
                     chain: h.chain.as_str(),
                     count: h.count,
                     dport: h.dport,
-                    flags: h.flags.map(|f| f.to_string()),
+                    flags: h.flags,
                 }
             })
             .collect(),
@@ -720,21 +843,52 @@ fn dest_report(engine: &Engine, p: &PairView<'_>) -> DestReport {
                 protocol: if x.v6 { "icmp6" } else { "icmp" },
                 kind: x.kind,
                 code: x.code,
-                type_name: if x.v6 { &rules.icmp6 } else { &rules.icmp4 }
-                    .name(x.kind)
-                    .map(str::to_string),
+                type_name: if x.v6 { &rules.icmp6 } else { &rules.icmp4 }.name(x.kind),
                 chain: x.chain.as_str(),
                 packets: x.count,
             })
             .collect(),
         total_protocols: p.total_protocols(),
-        hosts: p.hosts().map(str::to_string).collect(),
+        hosts: p.hosts().collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A map in the names' order, with only the protocols that have ports:
+    /// the JSON a `BTreeMap` of the names gave.
+    #[test]
+    fn ports_serialize_as_a_map_by_protocol_name() {
+        let mut p = Ports::default();
+        assert_eq!(serde_json::to_string(&p).unwrap(), "{}");
+        p.set(Proto::UdpLite, PortSpan { lo: 7, hi: 7 });
+        p.set(Proto::Tcp, PortSpan { lo: 1, hi: 1024 });
+        p.set(Proto::Icmp, PortSpan { lo: 3, hi: 3 });
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"tcp":{"lo":1,"hi":1024},"udplite":{"lo":7,"hi":7}}"#
+        );
+        assert_eq!(p.get("tcp"), Some(&PortSpan { lo: 1, hi: 1024 }));
+        assert_eq!(p.get("udp"), None);
+        assert_eq!(p.get("icmp"), None);
+    }
+
+    /// Results in the items' order whatever thread took which block, with
+    /// the side work's result beside them.
+    #[test]
+    fn par_map_beside_keeps_the_order_and_runs_the_side_work() {
+        for n in [0, 10, 511, 512, 5_000] {
+            let items: Vec<u32> = (0..n).collect();
+            let (got, side) = par_map_beside(&items, |&i| u64::from(i) * 3, || n + 1);
+            assert_eq!(side, n + 1);
+            assert_eq!(
+                got,
+                items.iter().map(|&i| u64::from(i) * 3).collect::<Vec<_>>()
+            );
+        }
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {

@@ -4,6 +4,7 @@ use super::{Report, SourceReport};
 use crate::term::{clean, paint};
 use std::io::{self, Write};
 use std::net::IpAddr;
+use tripline_core::TcpFlags;
 
 /// psad prints IPv6 as `<full> (<COMPRESSED-UPPERCASE>)`.
 fn ip(a: IpAddr) -> String {
@@ -64,6 +65,14 @@ trait Put: Write {
                 Ok(self)
             }
         }
+    }
+
+    /// TCP flags as the kernel names them (`URG PSH FIN`, `NULL`).
+    fn flags(&mut self, f: TcpFlags) -> io::Result<&mut Self> {
+        for (i, name) in f.names().enumerate() {
+            self.s(if i == 0 { "" } else { " " })?.s(name)?;
+        }
+        Ok(self)
     }
 
     /// A port range as psad prints it: `N` or `LO-HI`.
@@ -134,7 +143,7 @@ pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io
         writeln!(
             out,
             "      \"{}\" ({}),  Count: {},  Unique sources: {},  Sid: {}",
-            clean(&s.msg),
+            clean(s.msg),
             s.proto,
             s.count,
             s.sources,
@@ -298,25 +307,25 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
     if !shown.is_empty() {
         writeln!(out, "    Source OS fingerprint(s):")?;
         for g in shown {
-            writeln!(out, "        {}", clean(&g.os))?;
+            writeln!(out, "        {}", clean(g.os))?;
         }
     } else if let Some(g) = s.os_guesses.iter().find(|g| g.method == "posf") {
-        writeln!(out, "    Source OS fingerprint: {}", clean(&g.os))?;
+        writeln!(out, "    Source OS fingerprint: {}", clean(g.os))?;
     }
     if let Some(g) = s.os_guesses.iter().find(|g| g.method == "p0f3") {
         writeln!(
             out,
             "    p0f v3: {} ({}, {})",
-            clean(&g.os),
+            clean(g.os),
             g.quality,
-            clean(&g.matched)
+            clean(g.matched)
         )?;
     }
     if !s.scan_types.is_empty() {
         write!(out, "    Scan types: ")?;
         for (i, k) in s.scan_types.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
-            out.s(sep)?.s(&k.kind)?.s(" (")?;
+            out.s(sep)?.s(k.kind)?.s(" (")?;
             match (k.nmap, k.packets) {
                 (_, 0) => out.s(&clean(&k.evidence))?,
                 (Some(n), p) => out.n(p)?.s(" pkts, nmap ")?.s(n)?,
@@ -340,7 +349,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
                     .s(", Chain: ")?
                     .s(c.chain)?
                     .s(", Intf: ")?
-                    .s(&clean(&c.interface))?
+                    .s(&clean(c.interface))?
                     .s("\n")?;
             }
         }
@@ -351,7 +360,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
                 .find(|x| x.0 == c.chain && x.1 == c.interface)
             {
                 Some(x) => x.2 += 1,
-                None => per_ci.push((c.chain, &c.interface, 1)),
+                None => per_ci.push((c.chain, c.interface, 1)),
             }
         }
         for (chain, intf, n) in per_ci {
@@ -365,7 +374,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         }
         for f in &d.tcp_flags {
             out.s("        TCP flags: [")?
-                .s(&f.flags)?
+                .flags(f.flags)?
                 .s(": ")?
                 .n(f.packets)?
                 .s(" packets")?;
@@ -376,7 +385,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         }
         for p in &d.prefixes {
             out.s("        Log prefix: \"")?
-                .s(&clean(&p.prefix))?
+                .s(&clean(p.prefix))?
                 .s("\" (")?
                 .s(p.chain)?
                 .s("), ")?
@@ -385,7 +394,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         }
         for g in &d.signatures {
             out.s("        Signature match: \"")?
-                .s(&clean(&g.msg))?
+                .s(&clean(g.msg))?
                 .s("\"\n            ")?
                 .s(&upper(g.proto))?
                 .s(", Chain: ")?
@@ -396,7 +405,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
                 out.s(", DP: ")?.n(p)?;
             }
             if let Some(f) = &g.flags {
-                out.s(", ")?.s(f)?;
+                out.s(", ")?.flags(*f)?;
             }
             out.s(", Sid: ")?.n(g.sid)?.s("\n")?;
         }
@@ -411,7 +420,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
                 Some(c) => writeln!(
                     out,
                     "        Invalid {p} code: \"{c}\" for {p} \"{}\" packet Chain: {}, Packets: {}",
-                    x.type_name.as_deref().unwrap_or("?"),
+                    x.type_name.unwrap_or("?"),
                     x.chain,
                     x.packets
                 )?,
@@ -447,7 +456,8 @@ mod tests {
                 e.handle_line(&line, &ParseOptions::default(), tripline_core::Timestamp(0));
             }
         }
-        let r = Report::build(&[e], &LineTotals::default(), &[], 0, 0, &[], &[]);
+        let engines = [e];
+        let r = Report::build(&engines, &LineTotals::default(), &[], 0, 0, &[], &[]);
         assert!(r.sources.len() >= 150, "{}", r.sources.len());
         let mut one = Vec::new();
         for s in &r.sources {
