@@ -153,7 +153,7 @@ pub fn build_alert(engine: &Engine, src: IpAddr, info: BuildInfo) -> Option<Aler
             .into_iter()
             .map(|k| ScanTypeInfo {
                 kind: k.kind.to_string(),
-                evidence: k.evidence,
+                evidence: k.evidence.to_string(),
                 nmap: k.nmap.map(str::to_string),
                 packets: k.packets,
             })

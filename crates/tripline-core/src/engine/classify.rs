@@ -7,6 +7,8 @@ use super::view::{PairView, SourceView};
 use crate::fingerprint::{Method, Quality};
 use crate::packet::{Proto, TcpFlags};
 use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
 
 /// Destinations from which a one-port pattern is a sweep.
 const SWEEP_HOSTS: usize = 5;
@@ -23,11 +25,52 @@ pub struct ScanKind {
     /// `masscan`, `mirai`, `topera`.
     pub kind: &'static str,
     /// What was seen (flags, protocols, hosts, ports).
-    pub evidence: String,
+    pub evidence: Evidence,
     /// The nmap option that produces it, when there is one.
     pub nmap: Option<&'static str>,
     /// Packets of this kind (0 for markers and shapes).
     pub packets: u64,
+}
+
+/// What was seen, kept as data: most evidence is never shown (the text
+/// report shows only markers' and shapes'), so its text is written only
+/// when displayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// Fixed text.
+    Fixed(&'static str),
+    /// A TCP flag combination as the kernel logs it (`URG PSH FIN`).
+    Flags(TcpFlags),
+    /// `icmp type 8`.
+    IcmpType(Proto, u8),
+    /// `N protocols`.
+    Protocols(u32),
+    /// A port span on one destination: `tcp 12-65522 on 203.0.113.1`.
+    Ports {
+        /// Protocol.
+        proto: Proto,
+        /// Lowest port.
+        lo: u16,
+        /// Highest port.
+        hi: u16,
+        /// Destination.
+        dst: IpAddr,
+    },
+    /// Any other text.
+    Text(String),
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Evidence::Fixed(s) => f.write_str(s),
+            Evidence::Flags(flags) => flags.fmt(f),
+            Evidence::IcmpType(proto, t) => write!(f, "{proto} type {t}"),
+            Evidence::Protocols(n) => write!(f, "{n} protocols"),
+            Evidence::Ports { proto, lo, hi, dst } => write!(f, "{proto} {lo}-{hi} on {dst}"),
+            Evidence::Text(s) => f.write_str(s),
+        }
+    }
 }
 
 /// psad's nmap hint for an exact flag string (spec §2.6).
@@ -80,7 +123,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
     fn put(
         kinds: &mut Vec<ScanKind>,
         kind: &'static str,
-        evidence: impl FnOnce() -> String,
+        evidence: impl FnOnce() -> Evidence,
         nmap: Option<&'static str>,
         n: u64,
     ) {
@@ -102,7 +145,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
     for p in &pairs {
         for (flags, n) in p.tcp_flags() {
             let (kind, nmap) = flag_kind(flags);
-            add!(kind, flags.to_string(), nmap, u64::from(n));
+            add!(kind, Evidence::Flags(flags), nmap, u64::from(n));
         }
         let mut udp = 0;
         for (_, _, proto, n) in p.chains() {
@@ -111,14 +154,19 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
             }
         }
         if udp > 0 {
-            add!("udp", "UDP datagrams".into(), Some("-sU"), udp);
+            add!("udp", Evidence::Fixed("UDP datagrams"), Some("-sU"), udp);
         }
         for (proto, t, n) in p.icmp_types() {
             let (kind, opt) = icmp_kind(proto, t);
-            add!("icmp", "ICMP/ICMPv6 packets".into(), None, u64::from(n));
+            add!(
+                "icmp",
+                Evidence::Fixed("ICMP/ICMPv6 packets"),
+                None,
+                u64::from(n)
+            );
             add!(
                 kind,
-                format!("{proto} type {t}"),
+                Evidence::IcmpType(proto, t),
                 (!opt.is_empty()).then_some(opt),
                 u64::from(n)
             );
@@ -127,7 +175,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
         if nprot >= protocol_scan_threshold {
             add!(
                 "ip-protocol",
-                format!("{nprot} protocols"),
+                Evidence::Protocols(nprot),
                 Some("-sO"),
                 u64::from(p.packets())
             );
@@ -135,7 +183,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
         if p.is_fragmented() {
             add!(
                 "fragments",
-                "IP fragments without ports".into(),
+                Evidence::Fixed("IP fragments without ports"),
                 Some("-f"),
                 0
             );
@@ -143,22 +191,32 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
         if p.is_masscan() {
             add!(
                 "masscan",
-                "SYN without TCP options after options were seen".into(),
+                Evidence::Fixed("SYN without TCP options after options were seen"),
                 None,
                 0
             );
         }
         if p.is_mirai() {
-            add!("mirai", "SYNs to 23, then 2323".into(), None, 0);
+            add!("mirai", Evidence::Fixed("SYNs to 23, then 2323"), None, 0);
         }
         if p.is_topera() {
-            add!("topera", "IPv6 extension-header padding".into(), None, 0);
+            add!(
+                "topera",
+                Evidence::Fixed("IPv6 extension-header padding"),
+                None,
+                0
+            );
         }
         if let Some(r) = p.port_ranges().find(|r| r.hi - r.lo >= VERTICAL_PORTS) {
             if p.packets() >= u32::from(VERTICAL_PORTS) {
                 add!(
                     "vertical",
-                    format!("{} {}-{} on {}", r.proto, r.lo, r.hi, p.addr()),
+                    Evidence::Ports {
+                        proto: r.proto,
+                        lo: r.lo,
+                        hi: r.hi,
+                        dst: p.addr(),
+                    },
                     None,
                     0
                 );
@@ -168,7 +226,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
     if has(&kinds, "tcp-os-probe") {
         add!(
             "os-detection",
-            "nmap OS probes (URG PSH SYN FIN)".into(),
+            Evidence::Fixed("nmap OS probes (URG PSH SYN FIN)"),
             Some("-O"),
             0
         );
@@ -176,20 +234,17 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
     // A raw-socket SYN scan and connect() differ in their SYNs: fingerprints tell.
     if has(&kinds, "tcp-syn") {
         let guesses = s.os_guesses();
-        let nmap = guesses
-            .iter()
-            .any(|g| g.os.to_ascii_lowercase().contains("nmap"));
+        let nmap = guesses.iter().any(|g| has_word(g.os, "nmap"));
         let stack = guesses.iter().find(|g| {
-            let os = g.os.to_ascii_lowercase();
-            !os.contains("nmap")
-                && !os.contains("hping")
+            !has_word(g.os, "nmap")
+                && !has_word(g.os, "hping")
                 && g.method != Method::Posf
                 && g.quality != Quality::Fuzzy
         });
         if let Some(g) = stack.filter(|_| pairs.len() <= SWEEP_HOSTS || nmap) {
             add!(
                 "tcp-connect",
-                format!("SYNs of a full TCP stack ({})", g.os),
+                Evidence::Text(format!("SYNs of a full TCP stack ({})", g.os)),
                 Some("-sT"),
                 0
             );
@@ -212,7 +267,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
             if hosts >= SWEEP_HOSTS {
                 add!(
                     "sweep",
-                    format!("{what} on {hosts} hosts"),
+                    Evidence::Text(format!("{what} on {hosts} hosts")),
                     Some("-sn / -p PORT over a range"),
                     0
                 );
@@ -222,15 +277,22 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
     if let Some((failed, ok, ratio, Some(true))) = s.trw_walk() {
         add!(
             "trw",
-            format!(
+            Evidence::Text(format!(
                 "{failed} failed and {ok} successful first contacts, likelihood ratio {ratio:.0}"
-            ),
+            )),
             None,
             0
         );
     }
     kinds.sort_by(|a, b| b.packets.cmp(&a.packets).then(a.kind.cmp(b.kind)));
     kinds
+}
+
+/// Whether `text` contains `word` (lowercase ASCII), ignoring ASCII case.
+fn has_word(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 #[cfg(test)]
@@ -246,6 +308,34 @@ mod tests {
             Some("-sX")
         );
         assert_eq!(psad_nmap_hint(TcpFlags(TcpFlags::ACK)), None);
+    }
+
+    #[test]
+    fn words_are_found_whatever_their_case() {
+        assert!(has_word("Nmap SYN scan", "nmap"));
+        assert!(has_word("hping3 (HPING)", "hping"));
+        assert!(!has_word("Linux 2.6", "nmap"));
+        assert!(!has_word("nma", "nmap"));
+    }
+
+    #[test]
+    fn evidence_reads_as_before() {
+        let e = |e: Evidence| e.to_string();
+        assert_eq!(
+            e(Evidence::Flags(TcpFlags(TcpFlags::SYN | TcpFlags::FIN))),
+            "SYN FIN"
+        );
+        assert_eq!(e(Evidence::IcmpType(Proto::Icmp6, 128)), "icmp6 type 128");
+        assert_eq!(e(Evidence::Protocols(9)), "9 protocols");
+        let dst = "203.0.113.1".parse().unwrap();
+        let ports = Evidence::Ports {
+            proto: Proto::Tcp,
+            lo: 12,
+            hi: 65522,
+            dst,
+        };
+        assert_eq!(e(ports), "tcp 12-65522 on 203.0.113.1");
+        assert_eq!(e(Evidence::Fixed("UDP datagrams")), "UDP datagrams");
     }
 
     #[test]

@@ -38,7 +38,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use classify::{classify, flag_kind, psad_nmap_hint, ScanKind};
+pub use classify::{classify, flag_kind, psad_nmap_hint, Evidence, ScanKind};
 pub use decoy::{decoy_groups, DecoyGroup};
 pub use snapshot::{EngineSnapshot, SourceSnapshot};
 pub use trw::TrwConfig;

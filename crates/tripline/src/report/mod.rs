@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tripline_core::engine::{
-    classify, decoy_groups, psad_nmap_hint, Engine, PairView, SourceView, FWSNORT_SIG,
+    classify, decoy_groups, psad_nmap_hint, Engine, Evidence, PairView, SourceView, FWSNORT_SIG,
 };
 use tripline_core::fingerprint::{Method, OsGuess, Quality};
 use tripline_core::{Proto, TcpFlags, Timestamp};
@@ -225,7 +225,8 @@ pub struct ScanType {
     /// Kind (`tcp-syn`, `tcp-fin`, `tcp-xmas`, `tcp-null`, `udp`, `ip-protocol`, ...).
     pub kind: &'static str,
     /// Flags or protocol evidence.
-    pub evidence: String,
+    #[serde(serialize_with = "as_text")]
+    pub evidence: Evidence,
     /// psad's nmap hint, if any.
     pub nmap: Option<&'static str>,
     /// Packets.
@@ -367,7 +368,7 @@ fn as_rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Err
     s.serialize_str(&t.to_rfc3339())
 }
 
-fn as_text<S: serde::Serializer>(f: &TcpFlags, s: S) -> Result<S::Ok, S::Error> {
+fn as_text<S: serde::Serializer>(f: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(f)
 }
 
@@ -508,14 +509,14 @@ impl<'a> Report<'a> {
                 }
                 s.scan_types.push(ScanType {
                     kind: "decoy-set",
-                    evidence: format!(
+                    evidence: Evidence::Text(format!(
                         "scanned {} {} {}-{} together with {}",
                         g.dst,
                         g.protocol,
                         g.ports.lo,
                         g.ports.hi,
                         others.join(" ")
-                    ),
+                    )),
                     nmap: Some("-D"),
                     packets: 0,
                 });

@@ -2,8 +2,10 @@
 
 use super::{Report, SourceReport};
 use crate::term::{clean, paint};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
+use tripline_core::engine::Evidence;
 use tripline_core::TcpFlags;
 
 /// psad prints IPv6 as `<full> (<COMPRESSED-UPPERCASE>)`.
@@ -19,13 +21,61 @@ impl std::fmt::Display for Ip {
         match self.0 {
             IpAddr::V4(v4) => v4.fmt(f),
             IpAddr::V6(v6) => {
-                for (i, s) in v6.segments().iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ":" };
-                    write!(f, "{sep}{s:04x}")?;
-                }
-                write!(f, " ({})", v6.to_string().to_uppercase())
+                let mut buf = [0u8; V6_TEXT];
+                f.write_str(v6_text(v6, &mut buf))
             }
         }
+    }
+}
+
+/// The longest [`v6_text`]: 39 bytes in full, 45 compressed, and 3 more.
+const V6_TEXT: usize = 87;
+
+/// An IPv6 address as psad prints it, `<full> (<COMPRESSED-UPPERCASE>)`,
+/// written in `buf` without `core::fmt` but for the compressed form.
+fn v6_text(v6: std::net::Ipv6Addr, buf: &mut [u8; V6_TEXT]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = 0;
+    for (i, seg) in v6.segments().into_iter().enumerate() {
+        if i > 0 {
+            buf[n] = b':';
+            n += 1;
+        }
+        for shift in [12, 8, 4, 0] {
+            buf[n] = HEX[usize::from(seg >> shift & 0xf)];
+            n += 1;
+        }
+    }
+    buf[n..n + 2].copy_from_slice(b" (");
+    n += 2;
+    // The compressed form is std's (RFC 5952, and ::ffff:a.b.c.d).
+    let mut w = Cursor {
+        buf: &mut buf[n..V6_TEXT - 1],
+        len: 0,
+    };
+    let _ = write!(w, "{v6}");
+    let len = w.len;
+    buf[n..n + len].make_ascii_uppercase();
+    n += len;
+    buf[n] = b')';
+    std::str::from_utf8(&buf[..=n]).unwrap_or_default()
+}
+
+/// `fmt::Write` into a fixed buffer.
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl std::fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -60,10 +110,7 @@ trait Put: Write {
                 let [a, b, c, d] = v4.octets();
                 self.n(a)?.s(".")?.n(b)?.s(".")?.n(c)?.s(".")?.n(d)
             }
-            IpAddr::V6(_) => {
-                write!(self, "{}", Ip(a))?;
-                Ok(self)
-            }
+            IpAddr::V6(v6) => self.s(v6_text(v6, &mut [0; V6_TEXT])),
         }
     }
 
@@ -73,6 +120,30 @@ trait Put: Write {
             self.s(if i == 0 { "" } else { " " })?.s(name)?;
         }
         Ok(self)
+    }
+
+    /// Scan evidence as its `Display` writes it; the usual kinds without
+    /// `core::fmt`.
+    fn evidence(&mut self, e: &Evidence) -> io::Result<&mut Self> {
+        match e {
+            Evidence::Fixed(s) => self.s(s),
+            Evidence::Flags(f) => self.flags(*f),
+            Evidence::Ports {
+                proto,
+                lo,
+                hi,
+                dst: dst @ IpAddr::V4(_),
+            } => self
+                .s(&proto.name())?
+                .s(" ")?
+                .n(*lo)?
+                .s("-")?
+                .n(*hi)?
+                .s(" on ")?
+                .ip(*dst),
+            // (Text names attacker-chosen things: OS labels.)
+            _ => self.s(&clean(&e.to_string())),
+        }
     }
 
     /// A port range as psad prints it: `N` or `LO-HI`.
@@ -156,15 +227,33 @@ pub fn write(out: &mut impl Write, r: &Report, summary: bool, color: bool) -> io
     if r.sources.is_empty() {
         writeln!(out, "        [NONE]")?;
     }
+    let mut a = Vec::with_capacity(V6_TEXT);
     for s in &r.sources {
-        writeln!(
-            out,
-            "      {:<15} DL: {}, Packets: {}, Sig count: {}",
-            ip(s.src),
-            paint(&s.danger_level.to_string(), dl_color(s.danger_level), color),
-            s.packets_seen,
-            s.signature_matches
-        )?;
+        if color {
+            writeln!(
+                out,
+                "      {:<15} DL: {}, Packets: {}, Sig count: {}",
+                ip(s.src),
+                paint(&s.danger_level.to_string(), dl_color(s.danger_level), color),
+                s.packets_seen,
+                s.signature_matches
+            )?;
+            continue;
+        }
+        // (One line per source, on this thread: without `core::fmt`.)
+        a.clear();
+        a.ip(s.src)?;
+        let pad = 15usize.saturating_sub(a.len());
+        out.s("      ")?
+            .s(std::str::from_utf8(&a).unwrap_or_default())?;
+        out.s(&"               "[..pad])?
+            .s(" DL: ")?
+            .n(s.danger_level)?
+            .s(", Packets: ")?
+            .n(s.packets_seen)?
+            .s(", Sig count: ")?
+            .n(s.signature_matches)?
+            .s("\n")?;
     }
     writeln!(out)?;
 
@@ -327,7 +416,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             let sep = if i == 0 { "" } else { ", " };
             out.s(sep)?.s(k.kind)?.s(" (")?;
             match (k.nmap, k.packets) {
-                (_, 0) => out.s(&clean(&k.evidence))?,
+                (_, 0) => out.evidence(&k.evidence)?,
                 (Some(n), p) => out.n(p)?.s(" pkts, nmap ")?.s(n)?,
                 (None, p) => out.n(p)?.s(" pkts")?,
             };
@@ -438,6 +527,30 @@ mod tests {
     use std::sync::Arc;
     use tripline_core::engine::{Engine, Rules};
     use tripline_core::{Config, ParseOptions};
+
+    /// psad's two forms, whatever the address: the longest, IPv4-mapped,
+    /// all zeros, one zero run among several.
+    #[test]
+    fn ipv6_reads_as_psad_prints_it() {
+        for a in [
+            "::",
+            "::1",
+            "2001:db8::1",
+            "2001:db8:0:0:1:0:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:255.255.255.255",
+            "fe80::abcd:ef01",
+        ] {
+            let v6: std::net::Ipv6Addr = a.parse().unwrap();
+            let full: Vec<String> = v6.segments().iter().map(|s| format!("{s:04x}")).collect();
+            let want = format!("{} ({})", full.join(":"), v6.to_string().to_uppercase());
+            assert_eq!(v6_text(v6, &mut [0; V6_TEXT]), want);
+            assert_eq!(ip(IpAddr::V6(v6)), want);
+            let mut put = Vec::new();
+            put.ip(IpAddr::V6(v6)).unwrap();
+            assert_eq!(String::from_utf8(put).unwrap(), want);
+        }
+    }
 
     /// Sources rendered in rounds on several threads read as one thread's
     /// text, whatever the round and thread counts (a short last round too).
