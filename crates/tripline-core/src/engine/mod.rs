@@ -634,7 +634,6 @@ impl Engine {
         };
         // The time a pair records (see `with_logged_times`).
         let pair_time = if self.logged_times { logged } else { now };
-        let cfg = Arc::clone(&self.config);
         // Filters of psad's parse stage (spec §1.2, §2.9).
         if let Some(re) = &self.ignore_prefix {
             if !pkt.prefix.is_empty() && re.is_match(pkt.prefix) {
@@ -655,7 +654,7 @@ impl Engine {
         }
         // TRW: first contacts and their outcomes (engine/trw.rs).
         let mut trw_scanner = None;
-        if let Some(t) = &cfg.trw {
+        if let Some(t) = &self.config.trw {
             let accept = t.is_accept(pkt.prefix);
             let success = accept || t.is_open(pkt.dst, pkt.proto, pkt.dport);
             if self.trw.len() < TRW_MAX_SOURCES || self.trw.contains_key(&pkt.src) {
@@ -673,7 +672,7 @@ impl Engine {
         if has_tcp_opts {
             self.seen_tcp_options = true;
         }
-        let is_masscan = cfg.expect_tcp_options
+        let is_masscan = self.config.expect_tcp_options
             && self.seen_tcp_options
             && !has_tcp_opts
             && pkt.proto == Proto::Tcp
@@ -711,7 +710,7 @@ impl Engine {
             (Some(si), Some(pi)) => self.sources[si].pairs.as_slice()[pi].absnum == 0,
             _ => true,
         };
-        if new_pair && cfg.max_scan_ip_pairs > 0 && self.tracked_pairs >= cfg.max_scan_ip_pairs {
+        if new_pair && self.config.max_scan_ip_pairs > 0 && self.tracked_pairs >= self.config.max_scan_ip_pairs {
             return self.ignore(IgnoreReason::PairLimit);
         }
         let new_source = found.is_none();
@@ -738,7 +737,7 @@ impl Engine {
         }
         // auto_dl (spec §2.4).
         let cur = self.sources[si].dl;
-        match cfg.auto_dl.lookup(pkt.src, pkt.proto, pkt.dport, cur) {
+        match self.config.auto_dl.lookup(pkt.src, pkt.proto, pkt.dport, cur) {
             Some(0) => return self.ignore(IgnoreReason::AutoDlIgnore),
             Some(dl) => self.raise(si, dl, DangerReason::AutoDl, now),
             None => {}
@@ -757,8 +756,8 @@ impl Engine {
         // ICMP type/code validation (spec §2.5).
         if let Some(icmp) = pkt.icmp {
             let (table, v6, on) = match pkt.proto {
-                Proto::Icmp6 => (&self.rules.icmp6, true, cfg.icmp6_validation),
-                _ => (&self.rules.icmp4, false, cfg.icmp_validation),
+                Proto::Icmp6 => (&self.rules.icmp6, true, self.config.icmp6_validation),
+                _ => (&self.rules.icmp4, false, self.config.icmp_validation),
             };
             if on && matches!(pkt.proto, Proto::Icmp | Proto::Icmp6) {
                 let code = match table.check(icmp.kind, icmp.code) {
@@ -794,7 +793,7 @@ impl Engine {
             }
             self.record_sig(si, pi, FWSNORT_SIG | tag.sid, pkt, now);
             let src = &mut self.sources[si];
-            if cfg.psad_compat {
+            if self.config.psad_compat {
                 src.interval_sig_dl = dl;
             } else {
                 src.interval_sig_dl = src.interval_sig_dl.max(dl);
@@ -808,13 +807,13 @@ impl Engine {
                 );
             }
         } else if fwsnort.is_none()
-            && cfg.signatures_enabled
+            && self.config.signatures_enabled
             && !self.rules.signatures.sigs.is_empty()
         {
             let mut buf = std::mem::take(&mut self.sig_buf);
             self.rules.signatures.match_packet_memo(
                 pkt,
-                cfg.psad_compat,
+                self.config.psad_compat,
                 &mut self.sig_memo,
                 &mut buf,
             );
@@ -838,7 +837,7 @@ impl Engine {
                     return self.ignore(IgnoreReason::SignatureDl0);
                 }
                 let src = &mut self.sources[si];
-                if cfg.psad_compat {
+                if self.config.psad_compat {
                     src.interval_sig_dl = pkt_dl; // psad keeps the last match of the interval
                 } else {
                     src.interval_sig_dl = src.interval_sig_dl.max(pkt_dl);
@@ -849,7 +848,7 @@ impl Engine {
         }
 
         // Counters of the pair (spec §2.2 step 11-12).
-        let compat = cfg.psad_compat;
+        let compat = self.config.psad_compat;
         let src = &mut self.sources[si];
         if !src.in_interval {
             src.in_interval = true;
@@ -933,8 +932,8 @@ impl Engine {
         }
         let crossed_hosts_gate = !compat
             && first_packet
-            && cfg.unique_hosts[0] > 0
-            && u64::from(src.dsts) == cfg.unique_hosts[0];
+            && self.config.unique_hosts[0] > 0
+            && u64::from(src.dsts) == self.config.unique_hosts[0];
         self.stats.accepted += 1;
         if !compat {
             if crossed_hosts_gate {
