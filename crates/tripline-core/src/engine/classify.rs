@@ -259,7 +259,7 @@ pub fn classify(s: &SourceView<'_>, protocol_scan_threshold: u32) -> Vec<ScanKin
                 *by_port
                     .entry(format!("{}/{}", ranges[0].proto, ranges[0].lo))
                     .or_default() += 1;
-            } else if ranges.is_empty() && !p.icmp_types().is_empty() {
+            } else if ranges.is_empty() && p.icmp_types().next().is_some() {
                 *by_port.entry("ICMP".to_string()).or_default() += 1;
             }
         }

@@ -710,7 +710,10 @@ impl Engine {
             (Some(si), Some(pi)) => self.sources[si].pairs.as_slice()[pi].absnum == 0,
             _ => true,
         };
-        if new_pair && self.config.max_scan_ip_pairs > 0 && self.tracked_pairs >= self.config.max_scan_ip_pairs {
+        if new_pair
+            && self.config.max_scan_ip_pairs > 0
+            && self.tracked_pairs >= self.config.max_scan_ip_pairs
+        {
             return self.ignore(IgnoreReason::PairLimit);
         }
         let new_source = found.is_none();
@@ -737,7 +740,11 @@ impl Engine {
         }
         // auto_dl (spec §2.4).
         let cur = self.sources[si].dl;
-        match self.config.auto_dl.lookup(pkt.src, pkt.proto, pkt.dport, cur) {
+        match self
+            .config
+            .auto_dl
+            .lookup(pkt.src, pkt.proto, pkt.dport, cur)
+        {
             Some(0) => return self.ignore(IgnoreReason::AutoDlIgnore),
             Some(dl) => self.raise(si, dl, DangerReason::AutoDl, now),
             None => {}

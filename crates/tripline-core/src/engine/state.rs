@@ -263,60 +263,60 @@ impl Pair {
         (lo, hi)
     }
 
-    /// Counters as lists (for views): chains, prefixes, flags, hosts.
-    pub fn chain_counts(&self) -> Vec<ChainCount> {
-        match &self.detail {
-            Some(d) => d.chains.clone(),
-            None if self.absnum > 0 => vec![ChainCount {
-                chain: self.combo.chain,
-                intf: self.combo.intf,
-                proto: self.combo.proto,
-                count: self.absnum,
-            }],
-            None => Vec::new(),
-        }
+    /// Counters as lists (for views): chains, prefixes, flags, hosts. A pair
+    /// without details has its one combination inline; neither allocates
+    /// (a report walks every pair several times).
+    pub fn chain_counts(&self) -> impl Iterator<Item = ChainCount> + '_ {
+        let one = self.inline().map(|c| ChainCount {
+            chain: c.chain,
+            intf: c.intf,
+            proto: c.proto,
+            count: self.absnum,
+        });
+        self.details(|d| &d.chains).chain(one)
     }
 
-    pub fn prefix_counts(&self) -> Vec<PrefixCount> {
-        match &self.detail {
-            Some(d) => d.prefixes.clone(),
-            None if self.absnum > 0 => {
-                vec![PrefixCount {
-                    chain: self.combo.chain,
-                    prefix: self.combo.prefix,
-                    count: self.absnum,
-                }]
-            }
-            None => Vec::new(),
-        }
+    pub fn prefix_counts(&self) -> impl Iterator<Item = PrefixCount> + '_ {
+        let one = self.inline().map(|c| PrefixCount {
+            chain: c.chain,
+            prefix: c.prefix,
+            count: self.absnum,
+        });
+        self.details(|d| &d.prefixes).chain(one)
     }
 
-    pub fn flag_counts(&self) -> Vec<(TcpFlags, u32)> {
-        match &self.detail {
-            Some(d) => d.flags.clone(),
-            None if self.absnum > 0 && self.combo.tcp_header => {
-                vec![(self.combo.flags, self.absnum)]
-            }
-            None => Vec::new(),
-        }
+    pub fn flag_counts(&self) -> impl Iterator<Item = (TcpFlags, u32)> + '_ {
+        let one = self.inline().filter(|c| c.tcp_header);
+        self.details(|d| &d.flags)
+            .chain(one.map(|c| (c.flags, self.absnum)))
     }
 
-    pub fn icmp_type_counts(&self) -> Vec<(Proto, u8, u32)> {
-        match &self.detail {
-            Some(d) => d.icmp_types.clone(),
-            None if self.absnum > 0 && matches!(self.combo.proto, Proto::Icmp | Proto::Icmp6) => {
-                vec![(self.combo.proto, self.combo.icmp_type, self.absnum)]
-            }
-            None => Vec::new(),
-        }
+    pub fn icmp_type_counts(&self) -> impl Iterator<Item = (Proto, u8, u32)> + '_ {
+        let one = self
+            .inline()
+            .filter(|c| matches!(c.proto, Proto::Icmp | Proto::Icmp6));
+        self.details(|d| &d.icmp_types)
+            .chain(one.map(|c| (c.proto, c.icmp_type, self.absnum)))
     }
 
-    pub fn host_ids(&self) -> Vec<NameId> {
-        match &self.detail {
-            Some(d) => d.hosts.clone(),
-            None if self.absnum > 0 && self.combo.host != NO_NAME => vec![self.combo.host],
-            None => Vec::new(),
-        }
+    pub fn host_ids(&self) -> impl Iterator<Item = NameId> + '_ {
+        let one = self.inline().filter(|c| c.host != NO_NAME);
+        self.details(|d| &d.hosts).chain(one.map(|c| c.host))
+    }
+
+    /// The one combination of a pair without details that saw packets.
+    fn inline(&self) -> Option<&Combo> {
+        (self.detail.is_none() && self.absnum > 0).then_some(&self.combo)
+    }
+
+    /// A list of the pair's details (empty without them).
+    fn details<'a, T: Copy + 'a>(
+        &'a self,
+        list: impl Fn(&PairDetail) -> &Vec<T> + 'a,
+    ) -> impl Iterator<Item = T> + 'a {
+        self.detail
+            .iter()
+            .flat_map(move |d| list(d).iter().copied())
     }
 }
 

@@ -231,7 +231,6 @@ impl<'a> PairView<'a> {
         let e = self.engine;
         self.pair
             .chain_counts()
-            .into_iter()
             .map(move |c| (c.chain, e.name(c.intf), c.proto, c.count))
     }
     /// (chain, log prefix, packets) counters.
@@ -239,15 +238,14 @@ impl<'a> PairView<'a> {
         let e = self.engine;
         self.pair
             .prefix_counts()
-            .into_iter()
             .map(move |c| (c.chain, e.name(c.prefix), c.count))
     }
     /// TCP flag combinations and their packet counts.
     pub fn tcp_flags(&self) -> impl Iterator<Item = (TcpFlags, u32)> + 'a {
-        self.pair.flag_counts().into_iter()
+        self.pair.flag_counts()
     }
     /// ICMP/ICMPv6 (protocol, type, packets).
-    pub fn icmp_types(&self) -> Vec<(Proto, u8, u32)> {
+    pub fn icmp_types(&self) -> impl Iterator<Item = (Proto, u8, u32)> + 'a {
         self.pair.icmp_type_counts()
     }
     /// Signature hits.
@@ -264,7 +262,7 @@ impl<'a> PairView<'a> {
     /// Syslog hostnames that logged the pair.
     pub fn hosts(&self) -> impl Iterator<Item = &'a str> + 'a {
         let e = self.engine;
-        self.pair.host_ids().into_iter().map(move |h| e.name(h))
+        self.pair.host_ids().map(move |h| e.name(h))
     }
     fn marker(&self, f: impl Fn(&super::state::PairDetail) -> bool) -> bool {
         self.pair.detail.as_deref().is_some_and(f)
