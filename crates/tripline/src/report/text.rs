@@ -1,6 +1,6 @@
 //! psad -A's report layout, readable in a terminal.
 
-use super::{Report, SourceReport};
+use super::{ChainReport, Report, SourceReport};
 use crate::term::{clean, paint};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -116,10 +116,10 @@ trait Put: Write {
 
     /// TCP flags as the kernel names them (`URG PSH FIN`, `NULL`).
     fn flags(&mut self, f: TcpFlags) -> io::Result<&mut Self> {
-        for (i, name) in f.names().enumerate() {
-            self.s(if i == 0 { "" } else { " " })?.s(name)?;
-        }
-        Ok(self)
+        // Made once for all 256: a report writes flags for every destination.
+        static TEXT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let text = TEXT.get_or_init(|| (0..=255).map(|b| TcpFlags(b).to_string()).collect());
+        self.s(&text[usize::from(f.0)])
     }
 
     /// Scan evidence as its `Display` writes it; the usual kinds without
@@ -394,12 +394,14 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         exact.into_iter().copied().collect()
     };
     if !shown.is_empty() {
-        writeln!(out, "    Source OS fingerprint(s):")?;
+        out.s("    Source OS fingerprint(s):\n")?;
         for g in shown {
-            writeln!(out, "        {}", clean(g.os))?;
+            out.s("        ")?.s(&clean(g.os))?.s("\n")?;
         }
     } else if let Some(g) = s.os_guesses.iter().find(|g| g.method == "posf") {
-        writeln!(out, "    Source OS fingerprint: {}", clean(g.os))?;
+        out.s("    Source OS fingerprint: ")?
+            .s(&clean(g.os))?
+            .s("\n")?;
     }
     if let Some(g) = s.os_guesses.iter().find(|g| g.method == "p0f3") {
         writeln!(
@@ -411,7 +413,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
         )?;
     }
     if !s.scan_types.is_empty() {
-        write!(out, "    Scan types: ")?;
+        out.s("    Scan types: ")?;
         for (i, k) in s.scan_types.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
             out.s(sep)?.s(k.kind)?.s(" (")?;
@@ -422,9 +424,9 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             };
             out.s(")")?;
         }
-        writeln!(out)?;
+        out.s("\n")?;
     }
-    writeln!(out)?;
+    out.s("\n")?;
     for d in &s.destinations {
         out.s("    DST: ")?.ip(d.dst)?.s("\n")?;
         for c in &d.chains {
@@ -442,23 +444,20 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
                     .s("\n")?;
             }
         }
-        let mut per_ci: Vec<(&str, &str, u32)> = Vec::new();
-        for c in &d.chains {
-            match per_ci
-                .iter_mut()
-                .find(|x| x.0 == c.chain && x.1 == c.interface)
-            {
-                Some(x) => x.2 += 1,
-                None => per_ci.push((c.chain, c.interface, 1)),
+        // Per (chain, interface), in order of first appearance; a handful
+        // of entries, counted in place rather than gathered in a list.
+        for (i, c) in d.chains.iter().enumerate() {
+            let same = |x: &&ChainReport<'_>| x.chain == c.chain && x.interface == c.interface;
+            if d.chains[..i].iter().any(|x| same(&x)) {
+                continue;
             }
-        }
-        for (chain, intf, n) in per_ci {
+            let n = d.chains[i..].iter().filter(same).count();
             out.s("        Total scanned IP protocols: ")?
                 .n(n)?
                 .s(", Chain: ")?
-                .s(chain)?
+                .s(c.chain)?
                 .s(", Intf: ")?
-                .s(&clean(intf))?
+                .s(&clean(c.interface))?
                 .s("\n")?;
         }
         for f in &d.tcp_flags {
@@ -516,7 +515,7 @@ fn source(out: &mut impl Write, s: &SourceReport, color: bool) -> io::Result<()>
             }
         }
     }
-    writeln!(out)
+    out.s("\n").map(|_| ())
 }
 
 #[cfg(test)]
