@@ -23,6 +23,7 @@ use super::{Signature, SignatureSet};
 use crate::net::IpNet;
 use crate::packet::{Packet, Proto, TcpFlags};
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 pub(crate) mod memo;
 
@@ -473,26 +474,36 @@ impl ModeIndex {
     }
 }
 
-/// The per-mode candidate indexes of a signature set.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The per-mode candidate indexes of a signature set, each built when first
+/// used: a run uses one mode, and building both was a fifth of start-up.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     /// Number of rules indexed; a mismatch with the set means "stale".
     n: usize,
-    compat: ModeIndex,
-    fixed: ModeIndex,
+    compat: OnceLock<ModeIndex>,
+    fixed: OnceLock<ModeIndex>,
+}
+
+/// The index is a function of the rules: sets with equal rules are equal,
+/// whichever modes they have built.
+impl PartialEq for Index {
+    fn eq(&self, other: &Index) -> bool {
+        self.n == other.n
+    }
 }
 
 impl Index {
-    /// The index of a mode, unless it is stale (built for another rule count).
-    fn mode(&self, compat: bool, rules: usize) -> Option<&ModeIndex> {
-        (self.n == rules).then_some(if compat { &self.compat } else { &self.fixed })
+    /// The index of a mode for `sigs`, unless it is stale (made for another
+    /// rule count).
+    fn mode(&self, compat: bool, sigs: &[Signature]) -> Option<&ModeIndex> {
+        let cell = if compat { &self.compat } else { &self.fixed };
+        (self.n == sigs.len()).then(|| cell.get_or_init(|| ModeIndex::build(sigs, compat)))
     }
 
     pub(crate) fn build(sigs: &[Signature]) -> Index {
         Index {
             n: sigs.len(),
-            compat: ModeIndex::build(sigs, true),
-            fixed: ModeIndex::build(sigs, false),
+            ..Index::default()
         }
     }
 }
@@ -816,7 +827,7 @@ fn fast_matches(mi: &ModeIndex, c: Cand, p: &Pkt<'_, '_>, set: &SignatureSet) ->
 
 pub(crate) fn match_packet(set: &SignatureSet, pkt: &Packet<'_>, compat: bool, out: &mut Vec<u32>) {
     let p = Pkt::new(pkt, compat);
-    match set.index.mode(compat, set.sigs.len()) {
+    match set.index.mode(compat, &set.sigs) {
         Some(mi) => indexed(set, mi, &p, out),
         None => linear(set, &p, !(compat && p.v6), out),
     }
@@ -832,7 +843,7 @@ pub(crate) fn match_packet_memo(
     out: &mut Vec<u32>,
 ) {
     let p = Pkt::new(pkt, compat);
-    let Some(mi) = set.index.mode(compat, set.sigs.len()) else {
+    let Some(mi) = set.index.mode(compat, &set.sigs) else {
         linear(set, &p, !(compat && p.v6), out);
         return;
     };
