@@ -27,6 +27,7 @@
 pub mod p0f3;
 pub mod pfos;
 pub mod posf;
+mod psad_line;
 pub mod tcp_options;
 
 use std::fmt;

@@ -15,7 +15,6 @@
 
 use super::tcp_options::{PsadOpt, PsadOptions};
 use super::FpError;
-use regex::Regex;
 
 /// A numeric field that may be `*`, `%N` or exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,11 +158,6 @@ impl PfOs {
     /// a line that does not fit, or a field psad could not use, is an error
     /// (psad would silently skip the former and misbehave on the latter).
     pub fn parse(text: &str, file: &str) -> Result<PfOs, FpError> {
-        // psad's own line pattern, with ASCII whitespace as Perl's \s.
-        let re = Regex::new(
-            r"^([^ \t\n\r\x0B\x0C]+?):([^ \t\n\r\x0B\x0C]+?):([^ \t\n\r\x0B\x0C]+?):([^ \t\n\r\x0B\x0C]+?):([^ \t\n\r\x0B\x0C]+?):[ \t\n\r\x0B\x0C]+(.*)",
-        )
-        .expect("static regex");
         let mut db = PfOs::default();
         let mut names: std::collections::HashMap<Box<str>, u16> = Default::default();
         for (idx, raw) in text.split('\n').enumerate() {
@@ -174,13 +168,14 @@ impl PfOs {
                 continue;
             }
             let err = |msg: String| FpError::new(file, line_no, msg);
-            let Some(c) = re.captures(line) else {
+            // psad's own line pattern (psad_line.rs).
+            let Some((fields, os)) = super::psad_line::pfos(line) else {
                 return Err(err(
                     "not a pf.os line (want wwww:ttt:D:ss:OOO: OS)".to_string()
                 ));
             };
-            let f = |i: usize| c.get(i).map_or("", |m| m.as_str());
-            let (win, ttl, df, size, opts, os) = (f(1), f(2), f(3), f(4), f(5), f(6));
+            let f = |i: usize| fields[i - 1];
+            let (win, ttl, df, size, opts) = (f(1), f(2), f(3), f(4), f(5));
             // psad drops MTU-based windows (`Tnn`): anything with a T in it.
             if win.contains('T') {
                 db.discarded += 1;

@@ -10,7 +10,6 @@
 //! module reproduces it and reports each skipped line as a warning.
 
 use super::{FpError, FpWarning};
-use regex::Regex;
 
 /// Largest posf database: evidence keeps one bit per entry in a `u128`.
 pub const MAX_POSF_ENTRIES: usize = 128;
@@ -82,18 +81,16 @@ impl Posf {
     /// without its `;`), entries missing a field, and IDs other than
     /// `SMALLINCR`/`RANDOM` become [`Posf::warnings`], as psad syslogs them.
     pub fn parse(text: &str, file: &str) -> Result<Posf, FpError> {
-        const WS: &str = r"[ \t\n\r\x0B\x0C]";
-        let pat = |kw: &str, val: &str| {
-            Regex::new(&format!(r"^{WS}*{kw}{WS}+({val});")).expect("static regex")
-        };
-        let os_re = pat("OS", ".*");
+        // psad's patterns, `^\s*KEYWORD\s+(VALUE);` (psad_line.rs).
+        let digits: fn(u8) -> bool = |c| c.is_ascii_digit();
+        let word: fn(u8) -> bool = |c| c.is_ascii_alphanumeric() || c == b'_';
         let fields = [
-            ("NUMPKTS", pat("NUMPKTS", "[0-9]+")),
-            ("TOS", pat("TOS", "[A-Za-z0-9_]+")),
-            ("LEN", pat("LEN", "[0-9]+")),
-            ("TTL", pat("TTL", "[0-9]+")),
-            ("ID", pat("ID", "[A-Za-z0-9_]+")),
-            ("WINDOW", pat("WINDOW", "[0-9]+")),
+            ("NUMPKTS", digits),
+            ("TOS", word),
+            ("LEN", digits),
+            ("TTL", digits),
+            ("ID", word),
+            ("WINDOW", digits),
         ];
         let mut warnings = Vec::new();
         let mut raws: Vec<Raw> = Vec::new();
@@ -117,13 +114,13 @@ impl Posf {
                     raws.len() - 1
                 })
             };
-            if let Some(c) = os_re.captures(line) {
-                cur = Some(entry_for(&c[1], &mut raws));
+            if let Some(os) = super::psad_line::posf(line, "OS", None) {
+                cur = Some(entry_for(os, &mut raws));
                 continue;
             }
             let mut hit = false;
-            for (kw, re) in &fields {
-                if let Some(c) = re.captures(line) {
+            for &(kw, value) in &fields {
+                if let Some(v) = super::psad_line::posf(line, kw, Some(value)) {
                     let i = match cur {
                         Some(i) => i,
                         None => {
@@ -133,8 +130,8 @@ impl Posf {
                         }
                     };
                     let r = &mut raws[i];
-                    let v = Some(c[1].to_string());
-                    match *kw {
+                    let v = Some(v.to_string());
+                    match kw {
                         "NUMPKTS" => r.numpkts = v,
                         "TOS" => r.tos = v,
                         "LEN" => r.len = v,
