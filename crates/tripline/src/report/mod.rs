@@ -467,15 +467,6 @@ impl<'a> Report<'a> {
             |(e, s)| source_report(e, s),
             || Tables::build(engines),
         );
-        let Tables {
-            level_counts,
-            tracked,
-            decoy_groups,
-            top_ports,
-            top_signatures,
-            prefixes,
-            protocols,
-        } = tables;
         // Each member's report found by address: scanning every source for
         // every group was quadratic with thousands of sources.
         let at: HashMap<IpAddr, usize> = sources
@@ -483,7 +474,7 @@ impl<'a> Report<'a> {
             .enumerate()
             .map(|(i, s)| (s.src, i))
             .collect();
-        for g in &decoy_groups {
+        for g in &tables.decoy_groups {
             let mut members: Vec<usize> = g
                 .members
                 .iter()
@@ -546,16 +537,16 @@ impl<'a> Report<'a> {
                     text: m.text.clone(),
                 })
                 .collect(),
-            level_counts,
-            tracked_sources: tracked,
+            level_counts: tables.level_counts,
+            tracked_sources: tables.tracked,
             sources,
-            top_ports,
-            top_signatures,
+            top_ports: tables.top_ports,
+            top_signatures: tables.top_signatures,
             sigs_shown: cfg.status_sigs_threshold as usize,
-            prefixes,
-            protocols,
+            prefixes: tables.prefixes,
+            protocols: tables.protocols,
             total_destinations,
-            decoy_groups,
+            decoy_groups: tables.decoy_groups,
         }
     }
 }
