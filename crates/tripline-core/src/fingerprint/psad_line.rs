@@ -2,10 +2,7 @@
 //! them with the `regex` crate was an eighth of start-up. The tests check
 //! them against those regexes.
 
-/// Perl's `\s` as psad's patterns see it: ASCII whitespace and vertical tab.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
+use crate::parse::is_perl_space as is_space;
 
 /// pf.os: `^(\S+?):(\S+?):(\S+?):(\S+?):(\S+?):\s+(.*)`, the five fields and
 /// the OS text, or `None` when the line does not match.

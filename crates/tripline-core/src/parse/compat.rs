@@ -51,8 +51,9 @@ struct M<'h> {
     steps: u32,
 }
 
+/// Perl's `\s` as psad's patterns see it: ASCII whitespace and vertical tab.
 #[inline]
-fn is_ws(b: u8) -> bool {
+pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 

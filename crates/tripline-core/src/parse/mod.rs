@@ -10,6 +10,7 @@
 //! Parsing never panics; apart from JSON input it never allocates.
 
 mod compat;
+pub(crate) use compat::is_ws as is_perl_space;
 mod dump;
 mod fields;
 mod header;

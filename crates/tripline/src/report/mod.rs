@@ -394,9 +394,13 @@ impl Ports {
     }
 
     fn set(&mut self, proto: Proto, span: PortSpan) {
-        if let Some(i) = Self::NAMES.iter().position(|n| *n == proto.name()) {
-            self.0[i] = Some(span);
-        }
+        let i = match proto {
+            Proto::Tcp => 0,
+            Proto::Udp => 1,
+            Proto::UdpLite => 2,
+            _ => return,
+        };
+        self.0[i] = Some(span);
     }
 }
 
